@@ -1,0 +1,32 @@
+"""The IPS side: SOAP client, safe parsing of its responses, and their typed models."""
+
+from notifier.ips.errors import (
+    IpsApiFault,
+    IpsAuthenticationFault,
+    IpsAuthorizationFault,
+    IpsError,
+    IpsFault,
+    IpsPermanentError,
+    IpsResponseError,
+    IpsRetryableError,
+    IpsTimeoutError,
+    IpsTransportError,
+)
+from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
+
+__all__ = [
+    "ActiveJob",
+    "IpsApiFault",
+    "IpsAuthenticationFault",
+    "IpsAuthorizationFault",
+    "IpsError",
+    "IpsFault",
+    "IpsPermanentError",
+    "IpsResponseError",
+    "IpsRetryableError",
+    "IpsTimeoutError",
+    "IpsTransportError",
+    "JobLog",
+    "JobState",
+    "JobType",
+]
