@@ -13,6 +13,7 @@ from notifier.ips.errors import (
     IpsTransportError,
 )
 from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
+from notifier.ips.parse import parse_active_jobs, parse_job_logs
 
 __all__ = [
     "ActiveJob",
@@ -29,4 +30,6 @@ __all__ = [
     "JobLog",
     "JobState",
     "JobType",
+    "parse_active_jobs",
+    "parse_job_logs",
 ]

@@ -1,0 +1,150 @@
+"""Properties of the parser: what the simulator writes reads back unchanged, and no input
+whatsoever escapes the IpsError tree."""
+
+import contextlib
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from notifier.ips import (
+    ActiveJob,
+    IpsError,
+    JobLog,
+    JobState,
+    JobType,
+    parse_active_jobs,
+    parse_job_logs,
+)
+from tests import soap_bodies as sb
+
+FAST = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Every character XML 1.0 can carry (no surrogates, no C0/C1 controls but tab, LF, CR).
+xml_text = st.text(
+    alphabet=st.characters(
+        exclude_categories=("Cs", "Cc"),
+        include_characters="\t\n\r",
+        exclude_characters="\ufffe\uffff",
+    ),
+    max_size=30,
+)
+required_text = xml_text.filter(bool)
+optional_text = st.none() | xml_text
+offsets = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+aware = st.datetimes(
+    min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1), timezones=offsets | st.just(UTC)
+)
+optional_date = st.none() | aware
+optional_int = st.none() | st.integers(-(2**63), 2**63 - 1)
+type_raw = st.sampled_from([t.value for t in JobType]) | required_text
+state_raw = st.sampled_from([s.value for s in JobState]) | required_text
+
+
+@st.composite
+def active_jobs(draw: st.DrawFn) -> ActiveJob:
+    raw_type = draw(type_raw)
+    raw_state = draw(state_raw)
+    return ActiveJob(
+        company_handle=draw(required_text),
+        job_handle=draw(required_text),
+        name=draw(required_text),
+        original_name=draw(optional_text),
+        type=JobType.parse(raw_type),
+        state=JobState.parse(raw_state),
+        submit_user_email=draw(optional_text),
+        locale=draw(optional_text),
+        description=draw(optional_text),
+        server_name=draw(optional_text),
+        start_date=draw(optional_date),
+        trigger_time=draw(optional_date),
+        total_size=draw(optional_int),
+        progress=draw(optional_int),
+        progress_message=draw(optional_text),
+        last_progress_update=draw(optional_date),
+        type_raw=raw_type,
+        state_raw=raw_state,
+    )
+
+
+@st.composite
+def job_logs(draw: st.DrawFn) -> JobLog:
+    counts = [draw(optional_int) for _ in range(9)]
+    return JobLog(
+        company_handle=draw(required_text),
+        job_handle=draw(required_text),
+        job_name=draw(required_text),
+        original_job_name=draw(optional_text),
+        submit_user_email=draw(optional_text),
+        log_type=draw(optional_text),
+        job_sub_type=draw(optional_text),
+        start_date=draw(optional_date),
+        end_date=draw(optional_date),
+        description=draw(optional_text),
+        file_success_count=counts[0],
+        file_error_count=counts[1],
+        file_warning_count=counts[2],
+        file_duplicate_count=counts[3],
+        file_update_count=counts[4],
+        total_file_count=counts[5],
+        transfer_success_count=counts[6],
+        transfer_error_count=counts[7],
+        transfer_warning_count=counts[8],
+        fatal_error=draw(st.none() | st.booleans()),
+    )
+
+
+@FAST
+@given(st.lists(active_jobs(), max_size=4), st.sampled_from(sb.NAMESPACES))
+def test_any_active_jobs_survive_serialise_then_parse(jobs: list[ActiveJob], ns: str) -> None:
+    assert parse_active_jobs(sb.active_jobs_body(jobs, ns)) == jobs
+
+
+@FAST
+@given(st.lists(job_logs(), max_size=4), st.sampled_from(sb.NAMESPACES))
+def test_any_job_logs_survive_serialise_then_parse(logs: list[JobLog], ns: str) -> None:
+    assert parse_job_logs(sb.job_logs_body(logs, ns)) == logs
+
+
+def _parse_or_ips_error(body: bytes) -> None:
+    for parse in (parse_active_jobs, parse_job_logs):
+        with contextlib.suppress(IpsError):
+            parse(body)
+
+
+@settings(FAST, max_examples=500)
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_only_ever_raise_ips_error(body: bytes) -> None:
+    _parse_or_ips_error(body)
+
+
+VALID = [
+    sb.active_jobs_body([sb.active_job(), sb.active_job(job_handle="47|b|")]),
+    sb.job_logs_body([sb.job_log()]),
+    sb.fault_body("authorizationFault", 20003, "No permission"),
+]
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    body = bytearray(draw(st.sampled_from(VALID)))
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(body) - 1))
+        action = draw(st.sampled_from(["flip", "cut", "insert", "truncate"]))
+        if action == "flip":
+            body[at] = draw(st.integers(0, 255))
+        elif action == "cut":
+            del body[at : at + draw(st.integers(1, 40))]
+        elif action == "insert":
+            body[at:at] = draw(st.sampled_from([b"<", b"&", b"]]>", b"<!DOCTYPE x>", b"\x00"]))
+        else:
+            del body[at:]
+        if not body:
+            break
+    return bytes(body)
+
+
+@settings(FAST, max_examples=800)
+@given(mutated())
+def test_mutated_responses_only_ever_raise_ips_error(body: bytes) -> None:
+    _parse_or_ips_error(body)
