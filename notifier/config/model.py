@@ -1,0 +1,205 @@
+"""The effective configuration as frozen values: sections, enums and the `Secret` wrapper.
+
+Owns the shape and the defaults of every configuration key. Never reads files or the
+environment (see `notifier.config.load`), and never lets a password reach a repr or a log.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from notifier.core.events import EventKind
+from notifier.ips.models import JobType
+
+REDACTED = "***"
+
+
+class Secret:
+    """A password: `str()`, `repr()` and formatting show `***`; only `reveal()` gives the value.
+
+    `source` says where it came from ("credential ips-password", "environment ...") so that
+    operators can tell which of several places won, without seeing the value.
+    """
+
+    __slots__ = ("_source", "_value")
+
+    def __init__(self, value: str = "", source: str = "") -> None:
+        self._value = value
+        self._source = source if value else ""
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __str__(self) -> str:
+        return REDACTED if self._value else ""
+
+    def __repr__(self) -> str:
+        return REDACTED if self._value else "''"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a Secret is not pickled: it would carry the password in clear")
+
+
+class Security(StrEnum):
+    """How the SMTP connection is protected."""
+
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+#: The catalogs shipped with the product; `notify.default_locale` must name one of them.
+CATALOGS: tuple[str, ...] = (
+    "en",
+    "de",
+    "es",
+    "fr",
+    "it",
+    "ja",
+    "ko",
+    "nl",
+    "pt_BR",
+    "sv",
+    "zh_Hans",
+    "zh_Hant",
+)
+
+_DEFAULT_EVENTS = (EventKind.STARTED, EventKind.FINISHED, EventKind.STALLED)
+
+
+@dataclass(frozen=True, slots=True)
+class IpsConfig:
+    url: str
+    user: str
+    password: Secret = field(default_factory=Secret)
+    api_version: str = "2014-04-03"
+    companies: tuple[str, ...] = ()
+    timeout: float = 30.0
+    verify_tls: bool = True
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollConfig:
+    interval: float = 30.0
+    finish_confirm_polls: int = 2
+    stall_after: float = 1800.0
+    progress_steps: tuple[int, ...] = (50,)
+    max_backoff: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyConfig:
+    events: tuple[EventKind, ...] = _DEFAULT_EVENTS
+    default_locale: str = "en"
+    timezone: str = "UTC"
+    job_types: tuple[JobType, ...] = ()
+    deny: tuple[str, ...] = ()
+    outcome_grace: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """`sender` is the TOML key `from` (a Python keyword)."""
+
+    sender: str
+    host: str = "localhost"
+    port: int = 25
+    security: Security = Security.NONE
+    user: str = ""
+    password: Secret = field(default_factory=Secret)
+    timeout: float = 30.0
+    max_connections: int = 4
+    max_backoff: float = 600.0
+    max_age: float = 172800.0
+    verify_tls: bool = True
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    path: Path = Path("notifier.sqlite3")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    """`listen` is "host:port" ("[::1]:9478" for IPv6) or "" for no HTTP endpoint."""
+
+    listen: str = "127.0.0.1:9478"
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        return split_listen(self.listen) if self.listen else None
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    level: LogLevel = LogLevel.INFO
+    format: LogFormat = LogFormat.TEXT
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    ips: IpsConfig
+    smtp: SmtpConfig
+    poll: PollConfig = field(default_factory=PollConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    def secrets(self) -> tuple[Secret, ...]:
+        """Every password in this configuration, set or not."""
+        return (self.ips.password, self.smtp.password)
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """`"127.0.0.1:9478"` -> `("127.0.0.1", 9478)`, `"[::1]:80"` -> `("::1", 80)`.
+
+    Raises ValueError for anything else.
+    """
+    host, sep, port_text = listen.rpartition(":")
+    if not sep or not host or not port_text.isascii() or not port_text.isdigit():
+        raise ValueError(listen)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host or (":" in host and not listen.startswith("[")):
+        raise ValueError(listen)
+    port = int(port_text)
+    if port > 65535:
+        raise ValueError(listen)
+    return host, port
