@@ -1,0 +1,108 @@
+"""The Prometheus metrics of the daemon, in a registry of their own.
+
+Owns the metric names operators alert on (see DESIGN.md, "Metrics"). Never does I/O: the
+HTTP endpoint renders `Metrics.render()`; the daemon calls the small methods below.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from notifier.core.events import EventKind
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+# A poll is one SOAP call per company; the IPS timeout defaults to 30 s.
+_POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class PollResult(StrEnum):
+    OK = "ok"
+    ERROR = "error"
+    AUTH_ERROR = "auth_error"
+
+
+class EmailResult(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    DEAD = "dead"
+    SKIPPED = "skipped"
+
+
+class Metrics:
+    """Every metric of one daemon. Each instance has its own registry, so tests can make many."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        reg = self.registry
+        self._polls = Counter(
+            "notifier_polls", "Polls of IPS getActiveJobs, by result.", ["result"], registry=reg
+        )
+        self._poll_duration = Histogram(
+            "notifier_poll_duration_seconds",
+            "Time one poll of IPS took, successful or not.",
+            buckets=_POLL_BUCKETS,
+            registry=reg,
+        )
+        self._active_jobs = Gauge(
+            "notifier_active_jobs", "Jobs listed by the last successful poll.", registry=reg
+        )
+        self._events = Counter(
+            "notifier_events", "Job events found by the diff, by kind.", ["kind"], registry=reg
+        )
+        self._emails = Counter(
+            "notifier_emails", "Delivery attempts, by result.", ["result"], registry=reg
+        )
+        self._outbox_pending = Gauge(
+            "notifier_outbox_pending", "Deliveries waiting to be sent.", registry=reg
+        )
+        self._outbox_dead = Gauge(
+            "notifier_outbox_dead", "Deliveries given up (dead letters).", registry=reg
+        )
+        self._last_success = Gauge(
+            "notifier_last_successful_poll_timestamp_seconds",
+            "Unix time of the last successful poll; 0 before the first.",
+            registry=reg,
+        )
+        # Every label value exists from the start, so rate() and alerts see 0, not nothing.
+        for poll_result in PollResult:
+            self._polls.labels(poll_result.value)
+        for kind in EventKind:
+            self._events.labels(kind.value)
+        for email_result in EmailResult:
+            self._emails.labels(email_result.value)
+
+    def poll_done(self, result: PollResult, duration: float, at: float | None = None) -> None:
+        """One poll ended after `duration` seconds; `at` (Unix time) defaults to now."""
+        self._polls.labels(result.value).inc()
+        self._poll_duration.observe(duration)
+        if result is PollResult.OK:
+            self._last_success.set(time.time() if at is None else at)
+
+    def active_jobs(self, count: int) -> None:
+        self._active_jobs.set(count)
+
+    def events_found(self, kind: EventKind | str, count: int = 1) -> None:
+        self._events.labels(str(kind)).inc(count)
+
+    def email_done(self, result: EmailResult, count: int = 1) -> None:
+        self._emails.labels(result.value).inc(count)
+
+    def outbox(self, pending: int, dead: int) -> None:
+        self._outbox_pending.set(pending)
+        self._outbox_dead.set(dead)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric (content type `CONTENT_TYPE`)."""
+        data: bytes = generate_latest(self.registry)
+        return data
