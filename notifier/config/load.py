@@ -29,6 +29,7 @@ from notifier.config.model import (
     StoreConfig,
 )
 from notifier.config.schema import Invalid, Key, Kind
+from notifier.logs import register_secret
 
 DEFAULT_PATH = Path("/etc/notifier/notifier.toml")
 _SECTION_TYPES: dict[str, type[Any]] = {
@@ -87,7 +88,10 @@ def load_config(path: str | Path | None, environ: Mapping[str, str] = os.environ
             env_var = _key(section, name).env_var
             raise ConfigError(file, dotted, f"required: set it in [{section}] or in {env_var}")
     built = {name: _SECTION_TYPES[name](**fields) for name, fields in sections.items()}
-    return Config(**built)
+    config = Config(**built)
+    for secret in config.secrets():
+        register_secret(secret)  # redacted from every log line from now on
+    return config
 
 
 def _key(section: str, name: str) -> Key:
