@@ -185,7 +185,11 @@ def _xmlns(namespace: str) -> str:
 
 
 def active_jobs_response(jobs: Iterable[ActiveJob], namespace: str = IPS_NS) -> bytes:
-    items = "".join(active_job_xml(job) for job in jobs)
+    return active_jobs_envelope("".join(active_job_xml(job) for job in jobs), namespace)
+
+
+def active_jobs_envelope(items: str, namespace: str = IPS_NS) -> bytes:
+    """A getActiveJobs answer around already serialised `items` (the simulator caches them)."""
     return envelope(
         f"<getActiveJobsReturn{_xmlns(namespace)}><jobArray>{items}</jobArray>"
         "</getActiveJobsReturn>"
