@@ -25,7 +25,11 @@ class DeliveryStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One outbox row: the email owed for one event to its job's submitter."""
+    """One outbox row: the email owed for one event to its job's submitter.
+
+    `pending_since` is when the row last became pending: its creation, or an operator's
+    `retry`. A maximum age counts from it, so a retried delivery gets a fresh chance.
+    """
 
     id: int
     event: Event
@@ -36,6 +40,7 @@ class Delivery:
     last_error: str | None = None
     message_id: str | None = None
     completion: Completion | None = None
+    pending_since: datetime | None = None
 
 
 class StoreError(Exception):
