@@ -99,6 +99,8 @@ def parse_document(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree.
             f"IPS response is {len(body)} bytes, over the {max_bytes}-byte limit; "
             "ask for fewer rows (a company at a time) or raise the limit"
         )
+    if _looks_like_html(body):
+        raise IpsResponseError(_HTML_MESSAGE)
     try:
         root = etree.fromstring(body, _parser())
     except etree.XMLSyntaxError as exc:
@@ -114,13 +116,18 @@ def parse_document(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree.
     return root
 
 
+_HTML_MESSAGE = (
+    "IPS answered with an HTML page instead of SOAP; check the service URL "
+    "(it should end in /scene7/services/IpsApiService) and any proxy in between"
+)
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
+
+
 def _syntax_message(body: bytes, exc: etree.XMLSyntaxError) -> str:
-    head = body.lstrip()[:512].lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
-        return (
-            "IPS answered with an HTML page instead of SOAP; check the service URL "
-            "(it should end in /scene7/services/IpsApiService) and any proxy in between"
-        )
     return (
         f"IPS response is truncated or malformed XML ({exc}); the connection may have "
         "dropped or a proxy interfered: try again later, and check the URL if it persists"
