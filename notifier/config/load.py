@@ -233,10 +233,12 @@ def _credential(file: Path, section: str, environ: Mapping[str, str]) -> Secret 
     if not directory or not (Path(directory) / name).exists():
         return None
     where = f"{section}.password (credential {name})"
-    return Secret(_read_secret(file, where, Path(directory) / name), f"credential {name}")
+    # Empty counts as not given: the unit's SetCredential= default when the file is absent.
+    value = _read_secret(file, where, Path(directory) / name, allow_empty=True)
+    return Secret(value, f"credential {name}") if value else None
 
 
-def _read_secret(file: Path, where: str, secret_file: Path) -> str:
+def _read_secret(file: Path, where: str, secret_file: Path, allow_empty: bool = False) -> str:
     try:
         content = secret_file.read_text(encoding="utf-8")
     except OSError as exc:
@@ -249,7 +251,7 @@ def _read_secret(file: Path, where: str, secret_file: Path) -> str:
         if content.endswith(ending):
             content = content[: -len(ending)]
             break
-    if not content:
+    if not content and not allow_empty:
         raise ConfigError(file, where, f"{str(secret_file)!r} is empty")
     return content
 

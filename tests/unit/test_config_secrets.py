@@ -118,11 +118,22 @@ def test_password_file_without_permission_is_named(tmp_path: Path) -> None:
         load_config(path, {})
 
 
-def test_empty_credential_is_an_error_naming_it(tmp_path: Path) -> None:
+def test_empty_credential_counts_as_not_given(tmp_path: Path) -> None:
+    # The unit's SetCredential= default when the credential file is absent is empty.
     creds = tmp_path / "creds"
-    secret_file(creds, "ips-password", "\n")
-    with pytest.raises(ConfigError, match=r"ips\.password \(credential ips-password\): .* empty"):
-        load_config(config_file(tmp_path), {"CREDENTIALS_DIRECTORY": str(creds)})
+    secret_file(creds, "ips-password", "")
+    secret_file(creds, "smtp-password", "\n")
+    path = config_file(tmp_path, ips='password = "from-file"')
+    config = load_config(path, {"CREDENTIALS_DIRECTORY": str(creds)})
+    assert config.ips.password.reveal() == "from-file"
+    assert not config.smtp.password
+
+
+def test_empty_password_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    pw = secret_file(tmp_path, "pw", "\n")
+    path = config_file(tmp_path, smtp=f'password_file = "{pw}"')
+    with pytest.raises(ConfigError, match=r"smtp\.password_file: .* is empty"):
+        load_config(path, {})
 
 
 def test_unquoted_password_is_not_echoed_in_the_error(tmp_path: Path) -> None:
