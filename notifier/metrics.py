@@ -82,23 +82,28 @@ class Metrics:
         for email_result in EmailResult:
             self._emails.labels(email_result.value)
 
-    def poll_done(self, result: PollResult, duration: float, at: float | None = None) -> None:
-        """One poll ended after `duration` seconds; `at` (Unix time) defaults to now."""
-        self._polls.labels(result.value).inc()
-        self._poll_duration.observe(duration)
-        if result is PollResult.OK:
-            self._last_success.set(time.time() if at is None else at)
+    def count_poll(self, result: PollResult | str) -> None:
+        """One poll ended: "ok", "error" (retryable) or "auth_error" (credentials refused)."""
+        self._polls.labels(PollResult(result).value).inc()
 
-    def active_jobs(self, count: int) -> None:
+    def observe_poll_duration(self, seconds: float) -> None:
+        self._poll_duration.observe(seconds)
+
+    def mark_successful_poll(self, at: float | None = None) -> None:
+        """`at` is Unix time (time.time()); defaults to now."""
+        self._last_success.set(time.time() if at is None else at)
+
+    def set_active_jobs(self, count: int) -> None:
         self._active_jobs.set(count)
 
-    def events_found(self, kind: EventKind | str, count: int = 1) -> None:
-        self._events.labels(str(kind)).inc(count)
+    def count_event(self, kind: EventKind | str, count: int = 1) -> None:
+        self._events.labels(EventKind(kind).value).inc(count)
 
-    def email_done(self, result: EmailResult, count: int = 1) -> None:
-        self._emails.labels(result.value).inc(count)
+    def count_email(self, result: EmailResult | str, count: int = 1) -> None:
+        """One delivery attempt ended: "sent", "retry", "dead" or "skipped" (by routing)."""
+        self._emails.labels(EmailResult(result).value).inc(count)
 
-    def outbox(self, pending: int, dead: int) -> None:
+    def set_outbox(self, pending: int, dead: int) -> None:
         self._outbox_pending.set(pending)
         self._outbox_dead.set(dead)
 

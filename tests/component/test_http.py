@@ -94,13 +94,16 @@ async def test_metrics_exposes_every_documented_name(
     served: tuple[HttpServer, Metrics, Switch],
 ) -> None:
     server, metrics, _ = served
-    metrics.poll_done(PollResult.OK, 0.25, at=1_700_000_000.0)
-    metrics.poll_done(PollResult.AUTH_ERROR, 0.1)
-    metrics.active_jobs(7)
-    metrics.events_found(EventKind.STARTED, 2)
-    metrics.email_done(EmailResult.SENT)
-    metrics.email_done(EmailResult.DEAD)
-    metrics.outbox(pending=3, dead=1)
+    metrics.count_poll(PollResult.OK)
+    metrics.observe_poll_duration(0.25)
+    metrics.mark_successful_poll(1_700_000_000.0)
+    metrics.count_poll("auth_error")
+    metrics.observe_poll_duration(0.1)
+    metrics.set_active_jobs(7)
+    metrics.count_event(EventKind.STARTED, 2)
+    metrics.count_email(EmailResult.SENT)
+    metrics.count_email("dead")
+    metrics.set_outbox(pending=3, dead=1)
 
     status, content_type, body = await get(server, "/metrics")
 
@@ -127,9 +130,17 @@ async def test_metrics_exposes_every_documented_name(
 
 async def test_two_daemons_in_one_process_keep_separate_metrics() -> None:
     first, second = Metrics(), Metrics()
-    first.active_jobs(5)
+    first.set_active_jobs(5)
     assert b"notifier_active_jobs 5.0" in first.render()
     assert b"notifier_active_jobs 0.0" in second.render()
+
+
+def test_unknown_label_values_are_refused() -> None:
+    metrics = Metrics()
+    with pytest.raises(ValueError):
+        metrics.count_poll("maybe")
+    with pytest.raises(ValueError):
+        metrics.count_event("exploded")
 
 
 async def test_empty_listen_means_no_server() -> None:
