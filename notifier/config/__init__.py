@@ -6,7 +6,6 @@ passwords from the file, a `password_file`, the environment or systemd credentia
 
 from notifier.config.load import DEFAULT_PATH, ConfigError, config_path, load_config
 from notifier.config.model import (
-    CATALOGS,
     Config,
     HttpConfig,
     IpsConfig,
@@ -24,7 +23,6 @@ from notifier.config.model import (
 from notifier.config.render import redacted, to_toml
 
 __all__ = [
-    "CATALOGS",
     "DEFAULT_PATH",
     "Config",
     "ConfigError",

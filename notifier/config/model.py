@@ -82,22 +82,6 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
-#: The catalogs shipped with the product; `notify.default_locale` must name one of them.
-CATALOGS: tuple[str, ...] = (
-    "en",
-    "de",
-    "es",
-    "fr",
-    "it",
-    "ja",
-    "ko",
-    "nl",
-    "pt_BR",
-    "sv",
-    "zh_Hans",
-    "zh_Hant",
-)
-
 _DEFAULT_EVENTS = (EventKind.STARTED, EventKind.FINISHED, EventKind.STALLED)
 
 

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from notifier.config.model import CATALOGS, LogFormat, LogLevel, Security, split_listen
+from notifier.config.model import LogFormat, LogLevel, Security, split_listen
 from notifier.core.events import EventKind
 from notifier.ips.models import JobType
+from notifier.mail.i18n import CATALOGS, negotiate_locale
 
 E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
@@ -188,33 +189,16 @@ def listed(item: Callable[[object], T], what: str) -> Callable[[object], tuple[T
     return convert
 
 
-_CHINESE = {
-    "zh_cn": "zh_Hans",
-    "zh_sg": "zh_Hans",
-    "zh_hans_cn": "zh_Hans",
-    "zh_tw": "zh_Hant",
-    "zh_hk": "zh_Hant",
-    "zh_mo": "zh_Hant",
-    "zh_hant_tw": "zh_Hant",
-}
-
-
 def locale(value: object) -> str:
-    """A catalog name; BCP 47 spellings (`pt-BR`, `zh-hant`) and plain regions (`en-US`) map."""
+    """A shipped catalog, matched as the emails match a job's locale (`pt-BR`, `en-US`, `zh-TW`)."""
     what = "one of the shipped catalogs " + ", ".join(CATALOGS) + " (pt-BR style is fine)"
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value:
         raise expected(what, value)
-    folded = value.replace("-", "_").lower()
-    for catalog in CATALOGS:
-        if catalog.lower() == folded:
-            return catalog
-    if folded in _CHINESE:
-        return _CHINESE[folded]
-    language = folded.partition("_")[0]
-    same_language = [c for c in CATALOGS if c.partition("_")[0].lower() == language]
-    if len(same_language) == 1:
-        return same_language[0]
-    raise expected(what, value)
+    catalog = negotiate_locale(value, default="en")
+    # negotiate_locale answers "en" for anything it cannot match: only an English tag may.
+    if catalog == "en" and re.split(r"[-_]", value)[0].lower() != "en":
+        raise expected(what, value)
+    return catalog
 
 
 def timezone(value: object) -> str:

@@ -155,6 +155,8 @@ format = "json"
         ("en-US", "en"),
         ("es-MX", "es"),
         ("DE", "de"),
+        ("pt", "pt_BR"),
+        ("en_GB", "en"),
     ],
 )
 def test_default_locale_accepts_bcp47_forms(tmp_path: Path, written: str, catalog: str) -> None:
