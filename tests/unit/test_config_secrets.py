@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 import pickle
 import tomllib
@@ -178,6 +180,14 @@ def test_redacted_shows_where_each_password_came_from(tmp_path: Path) -> None:
 def test_redacted_toml_reads_back_as_the_same_settings(tmp_path: Path) -> None:
     config = _loaded(tmp_path)
     assert tomllib.loads(to_toml(redacted(config))) == redacted(config)
+
+
+def test_asdict_and_deepcopy_keep_secrets_hidden(tmp_path: Path) -> None:
+    config = _loaded(tmp_path)
+    assert copy.deepcopy(config) == config
+    as_dict = dataclasses.asdict(config)
+    assert as_dict["ips"]["password"].reveal() == "S3cret-IPS-value"
+    assert "S3cret" not in str(as_dict)
 
 
 def test_secrets_compare_by_value_without_showing_it() -> None:
