@@ -64,10 +64,10 @@ def diff(
             tracked = _observe(jobs.get(key), job, key, now, rules, silent, runs, events)
             jobs[key] = tracked
     covers_all = ALL_COMPANIES in fresh
-    for key, tracked in state.jobs.items():
-        if key in seen or not (covers_all or key[0] in fresh):
-            continue
-        still = _missing(tracked, now, rules, events)
+    unlisted = [k for k in state.jobs if k not in seen and (covers_all or k[0] in fresh)]
+    # Sorted: the events' order must not depend on the order a state was loaded in.
+    for key in sorted(unlisted):
+        still = _missing(state.jobs[key], now, rules, events)
         if still is None:
             del jobs[key]
         else:
