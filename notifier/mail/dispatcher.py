@@ -1,0 +1,310 @@
+"""The dispatcher: drains the outbox, one round at a time, and records what became of each email.
+
+A round: resolve the outcome of pending `finished` deliveries (they are not sent before it
+is known), take the due deliveries, route them (skip with the reason), check the recipient
+(invalid: skip with the reason), build the email, send with bounded concurrency, and record
+the result: sent (after the server's 250, with the Message-ID), retry later (temporary
+failure: exponential backoff with full jitter, capped), dead (permanent failure, or still
+failing when the delivery reaches its maximum age). When a send succeeds after the server
+as a whole was unavailable, every pending delivery is made due at once, so the backlog drains
+promptly instead of each waiting out its backoff.
+
+Never renders templates or speaks SMTP itself (the build callable and the mailer do), never
+decides what an event is (core/ does), never drops a delivery without recording why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from enum import StrEnum
+from typing import Protocol
+
+from notifier.core.events import Completion, Event, EventKind, Outcome
+from notifier.core.outcome import resolve_completion
+from notifier.core.routing import RoutingRules, route
+from notifier.mail.addresses import InvalidAddress, validate_address
+from notifier.mail.sender import (
+    PermanentDeliveryError,
+    ServerUnavailableError,
+    TemporaryDeliveryError,
+)
+from notifier.store.protocol import Delivery, Store
+
+log = logging.getLogger(__name__)
+
+BASE_BACKOFF = 2.0
+"""Seconds: the cap of the first retry's delay; it doubles with every attempt."""
+
+
+class DeliveryResult(StrEnum):
+    """What one round did with one delivery (the `result` label of notifier_emails_total)."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    DEAD = "dead"
+    SKIPPED = "skipped"
+
+
+class MailSender(Protocol):
+    async def send(
+        self, message: EmailMessage, *, recipients: Sequence[str] | None = None
+    ) -> str: ...
+
+
+class CompletionResolver(Protocol):
+    """Completions known now for these `finished` deliveries, by delivery id."""
+
+    async def __call__(
+        self, deliveries: Sequence[Delivery], now: datetime, grace: timedelta
+    ) -> dict[int, Completion]: ...
+
+
+BuildMessage = Callable[[Event, Completion | None], EmailMessage]
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchReport:
+    """One round in numbers. `waiting`: finished deliveries still waiting for their outcome.
+    `more`: the round was full, so more deliveries may be due right now."""
+
+    sent: int = 0
+    retry: int = 0
+    dead: int = 0
+    skipped: int = 0
+    waiting: int = 0
+    rescheduled: int = 0
+    more: bool = False
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Dispatcher:
+    """Sends what the outbox owes. `run_once` for one round, `run` for the daemon's loop."""
+
+    def __init__(
+        self,
+        store: Store,
+        mailer: MailSender,
+        build: BuildMessage,
+        rules: RoutingRules,
+        *,
+        completions: CompletionResolver | None = None,
+        grace: timedelta = timedelta(minutes=10),
+        max_backoff: float = 600.0,
+        max_age: float = 172_800.0,
+        concurrency: int = 4,
+        batch: int = 100,
+        clock: Callable[[], datetime] = utc_now,
+        rng: random.Random | None = None,
+        on_result: Callable[[DeliveryResult], None] | None = None,
+    ) -> None:
+        if concurrency < 1 or batch < 1:
+            raise ValueError("concurrency and batch must be at least 1")
+        self._store = store
+        self._mailer = mailer
+        self._build = build
+        self._rules = rules
+        self._completions = completions
+        self._grace = grace
+        self._max_backoff = max_backoff
+        self._max_age = timedelta(seconds=max_age)
+        self._concurrency = concurrency
+        self._batch = batch
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._on_result = on_result
+        self._server_down = False
+
+    # --- the daemon's loop ------------------------------------------------------------
+
+    async def run(
+        self, stop: asyncio.Event, wake: asyncio.Event | None = None, interval: float = 1.0
+    ) -> None:
+        """Rounds until `stop` is set: every `interval` seconds, when `wake` is set, and at
+        once while deliveries remain due. In-flight sends finish after `stop`; deliveries
+        not yet started stay pending for the next start."""
+        while not stop.is_set():
+            try:
+                report = await self._round(self._clock(), stop)
+            except Exception:
+                # A round that fails (store trouble, a bug) must not end the loop: the
+                # deliveries stay pending and the next round tries again.
+                log.exception("delivery round failed; pending deliveries stay pending")
+                report = DispatchReport()
+            if (report.more or report.rescheduled) and not stop.is_set():
+                await asyncio.sleep(0)  # let others run between back-to-back rounds
+                continue
+            await _pause(stop, wake, interval)
+
+    async def run_once(self, now: datetime) -> DispatchReport:
+        """One round: the deliveries due at `now`."""
+        return await self._round(now, None)
+
+    # --- one round --------------------------------------------------------------------
+
+    async def _round(self, now: datetime, stop: asyncio.Event | None) -> DispatchReport:
+        waiting, early = await self._settle_finished(now)
+        due = await self._store.due_deliveries(now, self._batch + waiting)
+        ready = [d for d in due if not _awaits_completion(d)][: self._batch]
+        semaphore = asyncio.Semaphore(self._concurrency)
+        rescheduled: list[int] = []
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(self._deliver_guarded(d, semaphore, stop, rescheduled))
+                for d in ready
+            ]
+        results = [*early, *(task.result() for task in tasks)]
+        done = [result for result in results if result is not None]
+        return DispatchReport(
+            sent=done.count(DeliveryResult.SENT),
+            retry=done.count(DeliveryResult.RETRY),
+            dead=done.count(DeliveryResult.DEAD),
+            skipped=done.count(DeliveryResult.SKIPPED),
+            waiting=waiting,
+            rescheduled=sum(rescheduled),
+            more=len(ready) == self._batch,
+        )
+
+    async def _settle_finished(self, now: datetime) -> tuple[int, list[DeliveryResult]]:
+        """Skip the finished deliveries that will not be sent, resolve the others' outcome.
+
+        Returns how many still wait for their outcome, and the skips recorded.
+        """
+        skipped: list[DeliveryResult] = []
+        wanted: list[Delivery] = []
+        for delivery in await self._store.awaiting_completion():
+            reason = self._skip_reason(delivery.event)
+            if reason is None:
+                wanted.append(delivery)
+            else:
+                skipped.append(await self._skip(delivery, reason))
+        if not wanted:
+            return 0, skipped
+        resolved = await self._resolve(wanted, now)
+        for delivery_id, completion in resolved.items():
+            await self._store.set_completion(delivery_id, completion)
+        return len(wanted) - len(resolved), skipped
+
+    async def _resolve(self, deliveries: list[Delivery], now: datetime) -> dict[int, Completion]:
+        if self._completions is not None:
+            return await self._completions(deliveries, now, self._grace)
+        # No job log source: say at once what is known without one.
+        return {d.id: _without_log(d.event, now) for d in deliveries}
+
+    async def _deliver_guarded(
+        self,
+        delivery: Delivery,
+        semaphore: asyncio.Semaphore,
+        stop: asyncio.Event | None,
+        rescheduled: list[int],
+    ) -> DeliveryResult | None:
+        async with semaphore:
+            if stop is not None and stop.is_set():
+                return None  # shutting down: not started, so it stays pending as it was
+            return await self._deliver(delivery, rescheduled)
+
+    async def _deliver(self, delivery: Delivery, rescheduled: list[int]) -> DeliveryResult:
+        event = delivery.event
+        reason = self._skip_reason(event)
+        if reason is not None:
+            return await self._skip(delivery, reason)
+        address = validate_address(event.job.submit_user_email)
+        try:
+            message = self._build(event, delivery.completion)
+        except Exception as exc:
+            # A message that cannot be built will not build next time either.
+            log.exception("delivery %d: cannot build the email for %s", delivery.id, event.kind)
+            return await self._dead(delivery, f"cannot build the email: {exc}")
+        try:
+            reply = await self._mailer.send(message, recipients=[address])
+        except PermanentDeliveryError as exc:
+            return await self._dead(delivery, exc.reason)
+        except TemporaryDeliveryError as exc:
+            self._server_down = self._server_down or isinstance(exc, ServerUnavailableError)
+            return await self._retry(delivery, exc.reason)
+        log.debug("delivery %d sent: %s", delivery.id, reply)
+        await self._store.mark_sent(delivery.id, str(message["Message-ID"] or ""), self._clock())
+        if self._server_down:
+            self._server_down = False
+            count = await self._store.reschedule_pending(self._clock())
+            log.info("mail server is back: %d pending deliveries are due now", count)
+            rescheduled.append(count)
+        return self._count(DeliveryResult.SENT)
+
+    def _skip_reason(self, event: Event) -> str | None:
+        decision = route(event, self._rules)
+        if not decision.send:
+            return decision.reason
+        try:
+            validate_address(event.job.submit_user_email)
+        except InvalidAddress as exc:
+            return f"invalid recipient address: {exc.reason}"
+        return None
+
+    # --- recording --------------------------------------------------------------------
+
+    async def _skip(self, delivery: Delivery, reason: str) -> DeliveryResult:
+        log.info("delivery %d skipped: %s", delivery.id, reason)
+        await self._store.mark_skipped(delivery.id, reason, self._clock())
+        return self._count(DeliveryResult.SKIPPED)
+
+    async def _dead(self, delivery: Delivery, reason: str) -> DeliveryResult:
+        log.warning("delivery %d is dead: %s", delivery.id, reason)
+        await self._store.mark_dead(delivery.id, reason, self._clock())
+        return self._count(DeliveryResult.DEAD)
+
+    async def _retry(self, delivery: Delivery, reason: str) -> DeliveryResult:
+        now = self._clock()
+        age = now - (delivery.pending_since or delivery.created_at)
+        if age >= self._max_age:
+            return await self._dead(delivery, f"still failing after {_span(age)}: {reason}")
+        delay = self.backoff(delivery.attempts)
+        log.info("delivery %d will be retried in %.0fs: %s", delivery.id, delay, reason)
+        await self._store.mark_retry(delivery.id, reason, now + timedelta(seconds=delay), now)
+        return self._count(DeliveryResult.RETRY)
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before the next try after `attempts` failed ones: full jitter, capped."""
+        ceiling = min(self._max_backoff, BASE_BACKOFF * 2 ** min(attempts, 32))
+        return self._rng.uniform(0.0, ceiling)
+
+    def _count(self, result: DeliveryResult) -> DeliveryResult:
+        if self._on_result is not None:
+            self._on_result(result)
+        return result
+
+
+def _awaits_completion(delivery: Delivery) -> bool:
+    return delivery.event.kind is EventKind.FINISHED and delivery.completion is None
+
+
+def _without_log(event: Event, now: datetime) -> Completion:
+    known = resolve_completion(event, [], now, timedelta(0))
+    return known if known is not None else Completion(outcome=Outcome.UNKNOWN)
+
+
+def _span(age: timedelta) -> str:
+    hours = age.total_seconds() / 3600
+    return f"{hours:.1f} h" if hours >= 1 else f"{age.total_seconds():.0f} s"
+
+
+async def _pause(stop: asyncio.Event, wake: asyncio.Event | None, interval: float) -> None:
+    """Wait for `interval` seconds, or less when `stop` or `wake` is set."""
+    waits = [asyncio.ensure_future(stop.wait())]
+    if wake is not None:
+        waits.append(asyncio.ensure_future(wake.wait()))
+    try:
+        await asyncio.wait(waits, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waits:
+            waiter.cancel()
+    if wake is not None:
+        wake.clear()

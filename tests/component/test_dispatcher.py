@@ -1,0 +1,536 @@
+"""The dispatcher over a real SQLite outbox, the real Mailer and an aiosmtpd server."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from notifier.core.events import Completion, Event, EventKind, Outcome, event_id
+from notifier.core.routing import SKIP_KIND, RoutingRules
+from notifier.core.state import TrackedState
+from notifier.ips.errors import IpsTransportError
+from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
+from notifier.mail.completions import JobLogCompletions
+from notifier.mail.dispatcher import BASE_BACKOFF, DeliveryResult, Dispatcher
+from notifier.mail.sender import Mailer
+from notifier.store.protocol import Delivery, DeliveryStatus
+from notifier.store.sqlite import SqliteStore
+from tests.smtp_sink import SmtpSink
+
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+ALL = list(DeliveryStatus)
+EVERY_KIND = RoutingRules(events=frozenset(EventKind))
+
+
+# --- the scenario's parts ---------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+class Ceiling(random.Random):
+    """Jitter at its maximum, so that backoffs are predictable in assertions."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def job(name: str = "Spring catalogue", email: str | None = "ana@example.com") -> ActiveJob:
+    return ActiveJob(
+        company_handle="47",
+        job_handle=f"47|{name}|",
+        name=name,
+        original_name=name,
+        type=JobType.IMAGE_SERVING_PUBLISH,
+        state=JobState.RUNNING,
+        submit_user_email=email,
+        locale="en-US",
+        description=None,
+        server_name=None,
+        start_date=T0 - timedelta(hours=1),
+        trigger_time=None,
+        total_size=None,
+        progress=40,
+        progress_message=None,
+        last_progress_update=T0,
+    )
+
+
+def event(kind: EventKind = EventKind.STARTED, **job_fields: str | None) -> Event:
+    j = job(**job_fields)
+    return Event(
+        id=event_id(j.company_handle, j.job_handle, 1, kind, 0),
+        kind=kind,
+        job=j,
+        run=1,
+        at=T0,
+    )
+
+
+def build(event: Event, completion: Completion | None) -> EmailMessage:
+    """A plain stand-in for the localized renderer: enough for delivery to be checked."""
+    message = EmailMessage()
+    message["From"] = "IPS Jobs <ips-jobs@example.com>"
+    message["To"] = event.job.submit_user_email or ""
+    outcome = f" ({completion.outcome})" if completion is not None else ""
+    message["Subject"] = f"{event.job.name}: {event.kind}{outcome}"
+    message["Message-ID"] = f"<{event.id}@notifier.test>"
+    message.set_content(f"{event.job.name} {event.kind}\n")
+    return message
+
+
+@dataclass
+class JobLogs:
+    """IPS at the JobLogSource seam: the logs it has written so far, or down."""
+
+    logs: list[JobLog] = field(default_factory=list)
+    down: bool = False
+    calls: int = 0
+
+    async def get_job_logs(
+        self,
+        company_handle: str,
+        start_date: datetime,
+        end_date: datetime | None = None,
+        num_rows: int = 500,
+    ) -> list[JobLog]:
+        self.calls += 1
+        if self.down:
+            raise IpsTransportError("connection refused")
+        return [log for log in self.logs if log.company_handle == company_handle]
+
+
+def job_log(name: str, *, errors: int) -> JobLog:
+    return JobLog(
+        company_handle="47",
+        job_handle=f"47|{name}|",
+        job_name=name,
+        original_job_name=name,
+        submit_user_email="ana@example.com",
+        log_type="ImageServingPublishSuccess",
+        job_sub_type=None,
+        start_date=T0 - timedelta(hours=1),
+        end_date=T0,
+        description=None,
+        file_success_count=10 - errors,
+        file_error_count=errors,
+        file_warning_count=0,
+        file_duplicate_count=0,
+        file_update_count=0,
+        total_file_count=10,
+        transfer_success_count=None,
+        transfer_error_count=None,
+        transfer_warning_count=None,
+        fatal_error=False,
+    )
+
+
+@dataclass
+class World:
+    store: SqliteStore
+    sink: SmtpSink
+    mailer: Mailer
+    clock: Clock
+    results: list[DeliveryResult]
+
+    def dispatcher(self, rules: RoutingRules = EVERY_KIND, **options: object) -> Dispatcher:
+        settings: dict[str, object] = {
+            "clock": self.clock,
+            "rng": Ceiling(),
+            "on_result": self.results.append,
+            "grace": timedelta(minutes=10),
+        }
+        settings.update(options)
+        return Dispatcher(self.store, self.mailer, build, rules, **settings)  # type: ignore[arg-type]
+
+    async def enqueue(self, *events: Event, at: datetime | None = None) -> None:
+        await self.store.commit(TrackedState(), events, at or self.clock.now)
+
+    async def deliveries(self) -> list[Delivery]:
+        return await self.store.list_deliveries(ALL)
+
+    async def only(self) -> Delivery:
+        [delivery] = await self.deliveries()
+        return delivery
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    with SmtpSink() as running:
+        yield running
+
+
+@pytest.fixture
+async def world(tmp_path: Path, sink: SmtpSink) -> AsyncIterator[World]:
+    store = await SqliteStore.open(tmp_path / "notifier.sqlite3")
+    mailer = Mailer(sink.host, sink.port, timeout=5.0)
+    try:
+        yield World(store, sink, mailer, Clock(T0), [])
+    finally:
+        await mailer.close()
+        await store.close()
+
+
+# --- sending and recording --------------------------------------------------------------
+
+
+async def test_a_due_delivery_is_sent_to_the_submitter_and_recorded_with_its_message_id(
+    world: World,
+) -> None:
+    await world.enqueue(event(email="Ana.Silva@Example.COM"))
+
+    report = await world.dispatcher().run_once(T0)
+
+    [received] = world.sink.messages
+    assert received.rcpt_tos == ("Ana.Silva@example.com",)
+    assert received.message["Subject"] == "Spring catalogue: started"
+    delivery = await world.only()
+    assert delivery.status is DeliveryStatus.SENT
+    assert delivery.message_id == received.message["Message-ID"]
+    assert report.sent == 1
+    assert world.results == [DeliveryResult.SENT]
+
+
+async def test_a_4xx_is_retried_later_with_backoff_then_sent(world: World) -> None:
+    world.sink.refuse_next(1, 451, "4.3.0 Mailbox busy")
+    await world.enqueue(event())
+    dispatcher = world.dispatcher()
+
+    first = await dispatcher.run_once(T0)
+
+    delivery = await world.only()
+    assert first.retry == 1
+    assert delivery.status is DeliveryStatus.PENDING
+    assert delivery.attempts == 1
+    assert delivery.last_error == "451 4.3.0 Mailbox busy"
+    assert delivery.next_attempt_at == T0 + timedelta(seconds=BASE_BACKOFF)
+    assert await dispatcher.run_once(T0) == type(first)()  # not due yet: nothing happens
+
+    second = await dispatcher.run_once(world.clock.advance(BASE_BACKOFF))
+
+    assert second.sent == 1
+    assert (await world.only()).status is DeliveryStatus.SENT
+    assert len(world.sink.messages) == 1
+    assert world.results == [DeliveryResult.RETRY, DeliveryResult.SENT]
+
+
+async def test_backoff_doubles_with_each_attempt_up_to_the_cap(world: World) -> None:
+    dispatcher = world.dispatcher(max_backoff=30.0)
+
+    ceilings = [dispatcher.backoff(attempts) for attempts in range(7)]
+
+    assert ceilings == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+    jittered = world.dispatcher(rng=random.Random(1), max_backoff=30.0)
+    delays = [jittered.backoff(5) for _ in range(200)]
+    assert all(0.0 <= d <= 30.0 for d in delays)
+    assert len({round(d, 3) for d in delays}) > 100  # full jitter spreads the retries
+
+
+async def test_a_5xx_makes_the_delivery_dead_with_the_servers_reason(world: World) -> None:
+    world.sink.refuse_recipient("gone@example.com", 550, "5.1.1 No such user")
+    await world.enqueue(event(email="gone@example.com"))
+
+    report = await world.dispatcher().run_once(T0)
+
+    delivery = await world.only()
+    assert report.dead == 1
+    assert delivery.status is DeliveryStatus.DEAD
+    assert delivery.last_error == "550 5.1.1 No such user"
+
+
+async def test_server_down_leaves_deliveries_pending_and_its_return_drains_them_at_once(
+    world: World,
+) -> None:
+    dispatcher = world.dispatcher()
+    await world.enqueue(event(name="First"), event(name="Second"))
+    world.sink.stop()
+
+    # A long outage: every round fails, the backoff grows.
+    for _ in range(4):
+        world.clock.now = min(d.next_attempt_at for d in await world.deliveries())
+        await dispatcher.run_once(world.clock.now)
+    waiting = await world.deliveries()
+    assert [d.status for d in waiting] == [DeliveryStatus.PENDING] * 2
+    assert all(d.attempts == 4 for d in waiting)
+    assert all("unavailable" in (d.last_error or "") for d in waiting)
+    assert all(d.next_attempt_at == world.clock.now + timedelta(seconds=16) for d in waiting)
+
+    world.sink.start()
+    await world.enqueue(event(name="Third"))
+    back = await dispatcher.run_once(world.clock.now)
+
+    assert back.sent == 1
+    assert back.rescheduled == 2
+    pulled_in = [d for d in await world.deliveries() if d.status is DeliveryStatus.PENDING]
+    assert [d.next_attempt_at for d in pulled_in] == [world.clock.now] * 2
+    drained = await dispatcher.run_once(world.clock.now)
+    assert drained.sent == 2
+    assert {m.message["Subject"] for m in world.sink.messages} == {
+        "First: started",
+        "Second: started",
+        "Third: started",
+    }
+
+
+async def test_a_delivery_failing_past_its_maximum_age_becomes_dead(world: World) -> None:
+    await world.enqueue(event(), at=T0 - timedelta(days=3))
+    world.sink.stop()
+
+    report = await world.dispatcher(max_age=2 * 86400.0).run_once(T0)
+
+    delivery = await world.only()
+    assert report.dead == 1
+    assert delivery.status is DeliveryStatus.DEAD
+    assert delivery.last_error is not None
+    assert delivery.last_error.startswith("still failing after 72.0 h: SMTP server")
+
+
+# --- what is not sent, and why -----------------------------------------------------------
+
+
+async def test_an_event_kind_not_configured_is_skipped_with_the_reason(world: World) -> None:
+    await world.enqueue(event(EventKind.QUEUED))
+
+    report = await world.dispatcher(RoutingRules()).run_once(T0)
+
+    delivery = await world.only()
+    assert report.skipped == 1
+    assert delivery.status is DeliveryStatus.SKIPPED
+    assert delivery.last_error == SKIP_KIND
+    assert world.sink.messages == []
+
+
+@pytest.mark.parametrize(
+    ("email", "reason"),
+    [
+        (None, "invalid recipient address: no recipient address"),
+        ("ana@example.com, boss@example.com", "invalid recipient address: address looks like"),
+        ("Ana <ana@example.com>", "invalid recipient address: address has a display name"),
+    ],
+)
+async def test_an_invalid_recipient_is_skipped_with_the_reason(
+    world: World, email: str | None, reason: str
+) -> None:
+    await world.enqueue(event(email=email))
+
+    await world.dispatcher().run_once(T0)
+
+    delivery = await world.only()
+    assert delivery.status is DeliveryStatus.SKIPPED
+    assert (delivery.last_error or "").startswith(reason)
+    assert world.sink.connections_accepted == 0
+
+
+async def test_an_email_that_cannot_be_built_is_dead_and_the_others_still_go(
+    world: World,
+) -> None:
+    def fragile(event: Event, completion: Completion | None) -> EmailMessage:
+        if event.job.name == "Broken":
+            raise KeyError("missing template variable")
+        return build(event, completion)
+
+    await world.enqueue(event(name="Broken"), event(name="Fine"))
+    dispatcher = Dispatcher(world.store, world.mailer, fragile, EVERY_KIND, clock=world.clock)
+
+    report = await dispatcher.run_once(T0)
+
+    broken, fine = await world.deliveries()
+    assert (report.dead, report.sent) == (1, 1)
+    assert broken.status is DeliveryStatus.DEAD
+    assert "cannot build the email" in (broken.last_error or "")
+    assert fine.status is DeliveryStatus.SENT
+
+
+# --- finished jobs wait for their outcome -------------------------------------------------
+
+
+async def test_a_finished_job_is_mailed_once_its_outcome_is_known(world: World) -> None:
+    ips = JobLogs()
+    dispatcher = world.dispatcher(completions=JobLogCompletions(ips))
+    await world.enqueue(event(EventKind.FINISHED))
+
+    early = await dispatcher.run_once(T0 + timedelta(minutes=1))
+
+    assert (early.waiting, early.sent) == (1, 0)
+    assert (await world.only()).completion is None
+    assert world.sink.messages == []
+
+    ips.logs.append(job_log("Spring catalogue", errors=3))
+    later = await dispatcher.run_once(T0 + timedelta(minutes=2))
+
+    delivery = await world.only()
+    assert (later.waiting, later.sent) == (0, 1)
+    assert delivery.completion is not None
+    assert delivery.completion.outcome is Outcome.FAILED
+    assert world.sink.messages[0].message["Subject"] == "Spring catalogue: finished (failed)"
+    assert ips.calls == 2
+
+
+async def test_ips_down_past_the_grace_period_mails_the_outcome_as_unknown(world: World) -> None:
+    ips = JobLogs(down=True)
+    dispatcher = world.dispatcher(completions=JobLogCompletions(ips))
+    await world.enqueue(event(EventKind.FINISHED))
+
+    assert (await dispatcher.run_once(T0 + timedelta(minutes=5))).waiting == 1
+    report = await dispatcher.run_once(T0 + timedelta(minutes=10))
+
+    assert report.sent == 1
+    assert world.sink.messages[0].message["Subject"] == "Spring catalogue: finished (unknown)"
+
+
+async def test_a_finished_job_not_to_be_mailed_costs_no_job_log_call(world: World) -> None:
+    ips = JobLogs()
+    rules = RoutingRules(events=frozenset({EventKind.STARTED}))
+    dispatcher = world.dispatcher(rules, completions=JobLogCompletions(ips))
+    await world.enqueue(event(EventKind.FINISHED))
+
+    report = await dispatcher.run_once(T0)
+
+    assert report.skipped == 1
+    assert ips.calls == 0
+    assert (await world.only()).status is DeliveryStatus.SKIPPED
+
+
+async def test_without_a_job_log_source_finished_jobs_go_at_once(world: World) -> None:
+    await world.enqueue(event(EventKind.FINISHED))
+
+    report = await world.dispatcher().run_once(T0)
+
+    assert report.sent == 1
+    assert world.sink.messages[0].message["Subject"] == "Spring catalogue: finished (unknown)"
+
+
+async def test_waiting_finished_jobs_do_not_hold_up_other_deliveries(world: World) -> None:
+    ips = JobLogs()
+    await world.enqueue(*(event(EventKind.FINISHED, name=f"Job {i}") for i in range(5)))
+    await world.enqueue(event(name="Started job"))
+
+    report = await world.dispatcher(completions=JobLogCompletions(ips), batch=2).run_once(T0)
+
+    assert (report.waiting, report.sent) == (5, 1)
+
+
+# --- concurrency and the daemon loop ------------------------------------------------------
+
+
+async def test_sends_are_bounded_by_the_concurrency(world: World) -> None:
+    world.sink.set_delay(0.05)
+    await world.enqueue(*(event(name=f"Job {i}") for i in range(6)))
+
+    report = await world.dispatcher(concurrency=2).run_once(T0)
+
+    assert report.sent == 6
+    assert world.sink.peak_connections <= 2
+
+
+@dataclass
+class Observed:
+    """The real mailer, with a flag raised as each send starts."""
+
+    mailer: Mailer
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send(self, message: EmailMessage, *, recipients: Sequence[str] | None = None) -> str:
+        self.started.set()
+        return await self.mailer.send(message, recipients=recipients)
+
+
+async def test_stop_lets_the_send_in_flight_finish_and_leaves_the_rest_pending(
+    world: World,
+) -> None:
+    world.sink.set_delay(0.3)
+    await world.enqueue(*(event(name=f"Job {i}") for i in range(3)))
+    observed = Observed(world.mailer)
+    dispatcher = Dispatcher(
+        world.store, observed, build, EVERY_KIND, concurrency=1, clock=world.clock
+    )
+    stop = asyncio.Event()
+
+    running = asyncio.create_task(dispatcher.run(stop, interval=60.0))
+    await asyncio.wait_for(observed.started.wait(), 10)
+    stop.set()
+    await asyncio.wait_for(running, 10)
+
+    statuses = [d.status for d in await world.deliveries()]
+    assert statuses == [DeliveryStatus.SENT, DeliveryStatus.PENDING, DeliveryStatus.PENDING]
+    assert len(world.sink.messages) == 1
+    assert [d.attempts for d in await world.deliveries()] == [1, 0, 0]
+
+
+async def test_the_loop_wakes_when_told_and_keeps_going_after_a_failed_round(
+    world: World,
+) -> None:
+    dispatcher = world.dispatcher()
+    stop, wake = asyncio.Event(), asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop, wake, interval=60.0))
+    try:
+        await world.enqueue(event(name="Woken"))
+        wake.set()
+        await world.sink.wait_for_messages(1)
+
+        world.sink.refuse_next(1, 421, "4.3.2 Closing")
+        await world.enqueue(event(name="Refused then sent"))
+        wake.set()
+        await _until(lambda: world.results.count(DeliveryResult.RETRY) == 1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+    assert [m.message["Subject"] for m in world.sink.messages] == ["Woken: started"]
+
+
+async def test_a_round_that_fails_is_logged_and_the_loop_goes_on(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    await world.enqueue(event())
+    await world.store.close()  # every store call now fails
+    dispatcher = world.dispatcher()
+    stop = asyncio.Event()
+
+    running = asyncio.create_task(dispatcher.run(stop, interval=0.01))
+    await _until(lambda: caplog.text.count("delivery round failed") >= 2)
+    stop.set()
+    await asyncio.wait_for(running, 10)
+
+
+async def test_on_result_sees_every_outcome_once(world: World) -> None:
+    world.sink.refuse_recipient("gone@example.com")
+    world.sink.refuse_next(1, 451)
+    await world.enqueue(
+        event(name="A"),  # 451: retry
+        event(name="B"),
+        event(name="C", email="gone@example.com"),
+        event(EventKind.QUEUED, name="D"),
+    )
+    dispatcher = world.dispatcher(RoutingRules(), concurrency=1)
+
+    report = await dispatcher.run_once(T0)
+
+    assert sorted(world.results) == sorted(
+        [DeliveryResult.RETRY, DeliveryResult.SENT, DeliveryResult.DEAD, DeliveryResult.SKIPPED]
+    )
+    assert replace(report, more=False) == type(report)(sent=1, retry=1, dead=1, skipped=1)
+
+
+async def _until(condition: object, within: float = 10.0) -> None:
+    assert callable(condition)
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
