@@ -8,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from notifier.core.events import Completion, Event, EventKind, Outcome, event_id
+from notifier.ips.client import IpsClient
 from notifier.ips.errors import IpsTransportError
 from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
 from notifier.mail.completions import JobLogCompletions, resolve_completions
+from notifier.sim import Outcome as SimOutcome
+from notifier.sim import Simulator
 from notifier.store.protocol import Delivery, DeliveryStatus
 
 STARTED = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -39,14 +42,22 @@ def job(company: str, name: str) -> ActiveJob:
     )
 
 
-def finished(delivery_id: int, company: str, name: str, *, stopped: bool = False) -> Delivery:
-    j = job(company, name)
+def finished(
+    delivery_id: int,
+    company: str,
+    name: str,
+    *,
+    stopped: bool = False,
+    listed: ActiveJob | None = None,
+    at: datetime = FINISHED,
+) -> Delivery:
+    j = listed or job(company, name)
     event = Event(
         id=event_id(company, j.job_handle, 1, EventKind.FINISHED, 0),
         kind=EventKind.FINISHED,
         job=j,
         run=1,
-        at=FINISHED,
+        at=at,
         went_through_stopping=stopped,
     )
     return Delivery(
@@ -216,3 +227,26 @@ async def test_the_bound_resolver_is_what_a_dispatcher_calls() -> None:
 
     assert resolved[7].outcome is Outcome.SUCCEEDED
     assert resolved[7].duration == timedelta(minutes=59)
+
+
+async def test_against_ips_over_http_one_companys_fault_does_not_hold_up_another() -> None:
+    async with Simulator(jobs=0, companies=["47", "48"]) as sim:
+        spring = sim.add_job(company_handle="47", name="Spring", state="Running")
+        autumn = sim.add_job(company_handle="48", name="Autumn", state="Running")
+        sim.finish_job("47", spring.job_handle, SimOutcome.FAILED)
+        sim.finish_job("48", autumn.job_handle, SimOutcome.SUCCEEDED)
+        now = datetime.now(UTC)
+        deliveries = [
+            finished(1, "47", "Spring", listed=spring, at=now),
+            finished(2, "48", "Autumn", listed=autumn, at=now),
+            finished(3, "99", "Elsewhere", at=now),  # a company this IPS user may not read
+        ]
+        async with IpsClient(sim.url, "demo@example.com", "demo", timeout=5) as ips:
+            resolved = await resolve_completions(deliveries, ips, now, GRACE)
+
+    assert {i: c.outcome for i, c in resolved.items()} == {
+        1: Outcome.FAILED,
+        2: Outcome.SUCCEEDED,
+    }
+    assert resolved[1].log is not None
+    assert resolved[1].log.job_handle == spring.job_handle
