@@ -131,14 +131,19 @@ class Dispatcher:
         """Rounds until `stop` is set: every `interval` seconds, when `wake` is set, and at
         once while deliveries remain due. In-flight sends finish after `stop`; deliveries
         not yet started stay pending for the next start."""
+        failing: str | None = None
         while not stop.is_set():
             try:
                 report = await self._round(self._clock(), stop)
-            except Exception:
-                # A round that fails (store trouble, a bug) must not end the loop: the
-                # deliveries stay pending and the next round tries again.
-                log.exception("delivery round failed; pending deliveries stay pending")
+            except Exception as exc:
+                # A failed round (store trouble, a bug) must not end the loop: its deliveries
+                # stay pending for the next round. Logged in full once, not every interval.
+                failing = _log_round_failure(exc, failing)
                 report = DispatchReport()
+            else:
+                if failing is not None:
+                    log.info("delivery rounds work again")
+                    failing = None
             if (report.more or report.rescheduled) and not stop.is_set():
                 await asyncio.sleep(0)  # let others run between back-to-back rounds
                 continue
@@ -151,25 +156,20 @@ class Dispatcher:
     # --- one round --------------------------------------------------------------------
 
     async def _round(self, now: datetime, stop: asyncio.Event | None) -> DispatchReport:
+        current = _Round(stop, asyncio.Semaphore(self._concurrency))
         waiting, early = await self._settle_finished(now)
         due = await self._store.due_deliveries(now, self._batch + waiting)
         ready = [d for d in due if not _awaits_completion(d)][: self._batch]
-        semaphore = asyncio.Semaphore(self._concurrency)
-        rescheduled: list[int] = []
         async with asyncio.TaskGroup() as group:
-            tasks = [
-                group.create_task(self._deliver_guarded(d, semaphore, stop, rescheduled))
-                for d in ready
-            ]
-        results = [*early, *(task.result() for task in tasks)]
-        done = [result for result in results if result is not None]
+            tasks = [group.create_task(self._deliver_in(current, d)) for d in ready]
+        done = [r for r in (*early, *(task.result() for task in tasks)) if r is not None]
         return DispatchReport(
             sent=done.count(DeliveryResult.SENT),
             retry=done.count(DeliveryResult.RETRY),
             dead=done.count(DeliveryResult.DEAD),
             skipped=done.count(DeliveryResult.SKIPPED),
             waiting=waiting,
-            rescheduled=sum(rescheduled),
+            rescheduled=current.rescheduled,
             more=len(ready) == self._batch,
         )
 
@@ -181,11 +181,11 @@ class Dispatcher:
         skipped: list[DeliveryResult] = []
         wanted: list[Delivery] = []
         for delivery in await self._store.awaiting_completion():
-            reason = self._skip_reason(delivery.event)
-            if reason is None:
-                wanted.append(delivery)
+            recipient = self._recipient(delivery.event)
+            if isinstance(recipient, _Skip):
+                skipped.append(await self._skip(delivery, recipient.reason))
             else:
-                skipped.append(await self._skip(delivery, reason))
+                wanted.append(delivery)
         if not wanted:
             return 0, skipped
         resolved = await self._resolve(wanted, now)
@@ -199,24 +199,17 @@ class Dispatcher:
         # No job log source: say at once what is known without one.
         return {d.id: _without_log(d.event, now) for d in deliveries}
 
-    async def _deliver_guarded(
-        self,
-        delivery: Delivery,
-        semaphore: asyncio.Semaphore,
-        stop: asyncio.Event | None,
-        rescheduled: list[int],
-    ) -> DeliveryResult | None:
-        async with semaphore:
-            if stop is not None and stop.is_set():
+    async def _deliver_in(self, current: _Round, delivery: Delivery) -> DeliveryResult | None:
+        async with current.semaphore:
+            if current.stop is not None and current.stop.is_set():
                 return None  # shutting down: not started, so it stays pending as it was
-            return await self._deliver(delivery, rescheduled)
+            return await self._deliver(current, delivery)
 
-    async def _deliver(self, delivery: Delivery, rescheduled: list[int]) -> DeliveryResult:
+    async def _deliver(self, current: _Round, delivery: Delivery) -> DeliveryResult:
         event = delivery.event
-        reason = self._skip_reason(event)
-        if reason is not None:
-            return await self._skip(delivery, reason)
-        address = validate_address(event.job.submit_user_email)
+        recipient = self._recipient(event)
+        if isinstance(recipient, _Skip):
+            return await self._skip(delivery, recipient.reason)
         try:
             message = self._build(event, delivery.completion)
         except Exception as exc:
@@ -224,7 +217,7 @@ class Dispatcher:
             log.exception("delivery %d: cannot build the email for %s", delivery.id, event.kind)
             return await self._dead(delivery, f"cannot build the email: {exc}")
         try:
-            reply = await self._mailer.send(message, recipients=[address])
+            reply = await self._mailer.send(message, recipients=[recipient])
         except PermanentDeliveryError as exc:
             return await self._dead(delivery, exc.reason)
         except TemporaryDeliveryError as exc:
@@ -234,20 +227,19 @@ class Dispatcher:
         await self._store.mark_sent(delivery.id, str(message["Message-ID"] or ""), self._clock())
         if self._server_down:
             self._server_down = False
-            count = await self._store.reschedule_pending(self._clock())
-            log.info("mail server is back: %d pending deliveries are due now", count)
-            rescheduled.append(count)
+            current.rescheduled += await self._store.reschedule_pending(self._clock())
+            log.info("mail server is back: %d pending deliveries due now", current.rescheduled)
         return self._count(DeliveryResult.SENT)
 
-    def _skip_reason(self, event: Event) -> str | None:
+    def _recipient(self, event: Event) -> str | _Skip:
+        """The envelope address to mail this event to, or why it is not mailed."""
         decision = route(event, self._rules)
         if not decision.send:
-            return decision.reason
+            return _Skip(decision.reason)
         try:
-            validate_address(event.job.submit_user_email)
+            return validate_address(event.job.submit_user_email)
         except InvalidAddress as exc:
-            return f"invalid recipient address: {exc.reason}"
-        return None
+            return _Skip(f"invalid recipient address: {exc.reason}")
 
     # --- recording --------------------------------------------------------------------
 
@@ -280,6 +272,27 @@ class Dispatcher:
         if self._on_result is not None:
             self._on_result(result)
         return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Skip:
+    reason: str
+
+
+@dataclass(slots=True)
+class _Round:
+    stop: asyncio.Event | None
+    semaphore: asyncio.Semaphore
+    rescheduled: int = 0
+
+
+def _log_round_failure(exc: Exception, previous: str | None) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if text != previous:
+        log.error("delivery round failed; deliveries stay pending", exc_info=exc)
+    else:
+        log.debug("delivery round failed again: %s", text)
+    return text
 
 
 def _awaits_completion(delivery: Delivery) -> bool:

@@ -113,6 +113,8 @@ class Mailer:
         self._tls: ssl.SSLContext | None = None
         self._local_hostname: str | None = None
         self._closed = False
+        if user and self.security is SmtpSecurity.NONE:
+            log.warning("SMTP login of %r will cross the network unencrypted (security none)", user)
 
     def __repr__(self) -> str:
         return (
@@ -132,8 +134,9 @@ class Mailer:
             try:
                 return await self._transmit(client, message, sender, envelope_to, reused=reused)
             except _StaleConnection:
-                # The server dropped the idle connection before we could notice (a restart, an
-                # idle timeout): nothing was delivered on it, so one fresh attempt is due.
+                # The server closed the pooled connection (a restart, an idle timeout) before
+                # we noticed. Almost always before this message began; were it mid-message,
+                # the resend is a duplicate its Message-ID makes recognisable.
                 log.debug("pooled SMTP connection was closed by the server; reconnecting")
             client = await self._connect()
             return await self._transmit(client, message, sender, envelope_to, reused=False)
