@@ -6,6 +6,20 @@ and feeding the same snapshot at the same `now` twice changes nothing the second
 
 A scope whose poll failed is absent from the snapshot and its jobs are left exactly as they
 were. The first successful poll of a scope records its jobs without announcing them.
+
+Decisions the event table leaves open:
+- A replay is the same scope at the same `now`: it is ignored. The same listing at a later
+  `now` is a new poll (that is how a missing job gets confirmed finished).
+- A step is crossed between two observations: a run first seen at 80 % announces
+  `started`, not `progress 50`; from New at 0 % to Running at 80 %, both.
+- Stalls are measured on the notifier's clock, from the poll that first saw the current
+  (progress, lastProgressUpdate) or the entry into Running; IPS's clock is never compared
+  with ours. Leaving Running and coming back starts a new stall clock.
+- A run listed Done is finished at once and kept as finished while IPS keeps listing it,
+  so that it is not finished twice; it is forgotten once unlisted for
+  `finish_confirm_polls` polls. Listed again in any other state, it is a new run.
+- Unlisted jobs are handled in key order, so that the events' order depends on the inputs'
+  values only, not on the order a state was loaded in.
 """
 
 from __future__ import annotations

@@ -162,6 +162,15 @@ class SqliteStore:
         args = (DROPPED_BY_OPERATOR, rows.micros(now), delivery_id)
         return await self._run(self._update, sql, args) == 1
 
+    async def prune(self, before: datetime) -> int:
+        """Forget sent and skipped deliveries last touched before `before`; returns how many.
+
+        Not part of the Store protocol. Keep `before` far in the past (weeks): an event
+        whose row is gone would be accepted again if the tracked state were ever rolled back.
+        """
+        sql = "DELETE FROM deliveries WHERE status IN ('sent', 'skipped') AND updated_at < ?"
+        return await self._run(self._update, sql, (rows.micros(before),))
+
     async def counts(self) -> dict[DeliveryStatus, int]:
         return await self._run(self._counts)
 
@@ -191,7 +200,8 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise _store_error(self._path, exc) from exc
         except OSError as exc:
-            raise StoreUnavailableError(f"store {self._path}: {exc.strerror or exc}") from exc
+            reason = exc.strerror or str(exc)
+            raise StoreUnavailableError(f"cannot open the store {self._path}: {reason}") from exc
         except CodecError as exc:
             raise StoreError(f"store {self._path} holds a damaged row: {exc}") from exc
 

@@ -201,6 +201,21 @@ async def test_a_completion_is_stored_with_its_delivery(store: SqliteStore) -> N
     assert done.completion == completion
 
 
+async def test_old_sent_and_skipped_deliveries_can_be_pruned(store: SqliteStore) -> None:
+    await started_jobs(store, "A", "B", "C")
+    sent, skipped, pending = await store.due_deliveries(T0 + timedelta(minutes=1), limit=10)
+    await store.mark_sent(sent.id, "<a@b>", T0 + timedelta(days=1))
+    await store.mark_skipped(skipped.id, "not notified", T0 + timedelta(days=1))
+    assert await store.prune(T0 + timedelta(days=1)) == 0
+    assert await store.prune(T0 + timedelta(days=30)) == 2
+    assert [d.id for d in await store.list_deliveries(list(DeliveryStatus))] == [pending.id]
+
+
+async def test_a_missing_directory_is_reported_by_name(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailableError, match=r"nowhere.*notifier\.sqlite3"):
+        await SqliteStore.open(tmp_path / "nowhere" / "notifier.sqlite3")
+
+
 async def test_marking_a_delivery_that_does_not_exist_is_an_error(store: SqliteStore) -> None:
     with pytest.raises(StoreError, match="no delivery 42"):
         await store.mark_sent(42, "<x@y>", T0)
