@@ -1,0 +1,88 @@
+"""Locale-aware formatting of the variable parts of an email, through babel.
+
+Owns how dates, durations, sizes, percentages and plain numbers look in each catalog's
+locale. Pure functions of their arguments: never reads a clock or the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_datetime, format_timedelta
+from babel.lists import format_list
+from babel.numbers import format_decimal, format_percent
+from babel.units import format_unit
+
+# Largest first; a duration shows its two largest non-zero units ("1 hour, 12 minutes").
+_DurationUnit = Literal["day", "hour", "minute", "second"]
+_DURATION_UNITS: tuple[tuple[_DurationUnit, int], ...] = (
+    ("day", 86_400),
+    ("hour", 3_600),
+    ("minute", 60),
+    ("second", 1),
+)
+
+# Decimal (SI) multiples, as the CLDR units name them.
+_SIZE_UNITS: tuple[tuple[str, int], ...] = (
+    ("digital-gigabyte", 1_000_000_000),
+    ("digital-megabyte", 1_000_000),
+    ("digital-kilobyte", 1_000),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Formatter:
+    """Formats values for one babel locale and one time zone."""
+
+    locale: Locale
+    zone: ZoneInfo
+
+    @classmethod
+    def for_catalog(cls, catalog: str, timezone: str) -> Formatter:
+        """`catalog` is one of the shipped catalog names; `timezone` an IANA zone name."""
+        return cls(Locale.parse(catalog), ZoneInfo(timezone))
+
+    def datetime(self, value: datetime) -> str:
+        """Babel's `medium` date and time in the configured zone; naive values are UTC."""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return format_datetime(value, "medium", tzinfo=self.zone, locale=self.locale)
+
+    def duration(self, value: timedelta) -> str:
+        """The two largest units, exactly: "1 hour, 12 minutes", "3 days, 2 hours"."""
+        remaining = max(0, int(value.total_seconds()))
+        amounts: list[tuple[int, _DurationUnit, int]] = []
+        for unit, unit_seconds in _DURATION_UNITS:
+            amount, remaining = divmod(remaining, unit_seconds)
+            amounts.append((amount, unit, unit_seconds))
+        first = next((i for i, (amount, _, _) in enumerate(amounts) if amount), len(amounts) - 1)
+        shown = [amounts[first]] + [part for part in amounts[first + 1 : first + 2] if part[0]]
+        parts = [self._duration_part(*part) for part in shown]
+        return format_list(parts, style="unit", locale=self.locale)
+
+    def size(self, size_bytes: int) -> str:
+        for unit, factor in _SIZE_UNITS:
+            if size_bytes >= factor:
+                return format_unit(
+                    size_bytes / factor, unit, length="short", format="#,##0.#", locale=self.locale
+                )
+        return format_unit(size_bytes, "digital-byte", length="short", locale=self.locale)
+
+    def number(self, value: int) -> str:
+        return format_decimal(value, locale=self.locale)
+
+    def percent(self, value: int) -> str:
+        return format_percent(value / 100, locale=self.locale)
+
+    def _duration_part(self, amount: int, unit: _DurationUnit, unit_seconds: int) -> str:
+        # An infinite threshold makes babel keep the unit asked for instead of rounding up.
+        return format_timedelta(
+            timedelta(seconds=amount * unit_seconds),
+            granularity=unit,
+            threshold=float("inf"),
+            locale=self.locale,
+        )
