@@ -145,6 +145,21 @@ SCENARIOS = [
         [[], ["started B"], [], [], []],
     ),
     (
+        "a failed poll neither counts nor resets the missing polls",
+        ["", "A=Running", "", "fail", ""],
+        [[], ["started A"], [], [], ["finished A"]],
+    ),
+    (
+        "stopped and then listed Done",
+        ["", "A=Running", "A=Stopping", "A=Done"],
+        [[], ["started A"], ["stopping A"], ["finished A stopped"]],
+    ),
+    (
+        "a job already Done at the first poll is never announced",
+        ["A=Done", "A=Done", "", "", "A=New"],
+        [[], [], [], [], ["queued A#2"]],
+    ),
+    (
         "silently recorded jobs are followed to their finish",
         ["A=Running B=New", "A=Done B=Running", "", ""],
         [[], ["finished A", "started B"], [], ["finished B"]],
