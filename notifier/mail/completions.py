@@ -1,16 +1,18 @@
 """Completions of `finished` deliveries: their outcome, read from the IPS job logs.
 
 Owns the fetching side: the pending finished deliveries are grouped by company, and each
-company costs ONE getJobLogs call per round, over the window core/outcome.py computes from
-the events. The matching and the outcome are core/outcome.py's (pure). An IPS failure for one
-company leaves its deliveries waiting (and is logged once per round, not once per delivery);
-the other companies proceed. Past the grace period, a delivery whose logs cannot be had is
-resolved without a log (outcome `unknown`, or `stopped`), so no email waits forever.
+company costs ONE getJobLogs call per round (companies asked concurrently), over the window
+core/outcome.py computes from the events; matching and outcome are core/outcome.py's (pure).
+An IPS failure for one company leaves its deliveries waiting (logged once per round, not
+once per delivery); the other companies proceed. Past the grace period, a delivery whose
+logs cannot be had is resolved without a log (`unknown`, or `stopped`), so no email waits
+forever.
 Never sends mail and never writes to the store.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -49,9 +51,15 @@ async def resolve_completions(
     for delivery in deliveries:
         if delivery.completion is None:
             by_company[delivery.event.job.company_handle].append(delivery)
+    async with asyncio.TaskGroup() as group:
+        # Companies are asked at the same time: one slow company does not hold up another.
+        fetches = {
+            company: group.create_task(_job_logs(source, company, waiting))
+            for company, waiting in by_company.items()
+        }
     resolved: dict[int, Completion] = {}
     for company, waiting in by_company.items():
-        logs = await _job_logs(source, company, waiting)
+        logs = fetches[company].result()
         for delivery in waiting:
             completion = _completion(delivery, logs, now, grace)
             if completion is not None:

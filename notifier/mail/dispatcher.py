@@ -19,7 +19,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from enum import StrEnum
@@ -157,41 +157,45 @@ class Dispatcher:
 
     async def _round(self, now: datetime, stop: asyncio.Event | None) -> DispatchReport:
         current = _Round(stop, asyncio.Semaphore(self._concurrency))
-        waiting, early = await self._settle_finished(now)
-        due = await self._store.due_deliveries(now, self._batch + waiting)
+        awaiting = await self._awaiting_outcome(current)
+        due = await self._store.due_deliveries(now, self._batch + len(awaiting))
         ready = [d for d in due if not _awaits_completion(d)][: self._batch]
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self._deliver_in(current, d)) for d in ready]
-        done = [r for r in (*early, *(task.result() for task in tasks)) if r is not None]
-        return DispatchReport(
-            sent=done.count(DeliveryResult.SENT),
-            retry=done.count(DeliveryResult.RETRY),
-            dead=done.count(DeliveryResult.DEAD),
-            skipped=done.count(DeliveryResult.SKIPPED),
-            waiting=waiting,
-            rescheduled=current.rescheduled,
-            more=len(ready) == self._batch,
-        )
+            # Job logs are fetched alongside the sends, so a slow IPS delays only the
+            # finished jobs waiting for it.
+            if awaiting:
+                group.create_task(self._complete_and_deliver(current, awaiting, now))
+            for delivery in ready:
+                group.create_task(self._deliver_in(current, delivery))
+        return current.report(more=len(ready) == self._batch)
 
-    async def _settle_finished(self, now: datetime) -> tuple[int, list[DeliveryResult]]:
-        """Skip the finished deliveries that will not be sent, resolve the others' outcome.
+    async def _awaiting_outcome(self, current: _Round) -> list[Delivery]:
+        """The finished deliveries to be mailed once their outcome is known.
 
-        Returns how many still wait for their outcome, and the skips recorded.
+        Those that will not be mailed anyway are skipped now, without asking IPS.
         """
-        skipped: list[DeliveryResult] = []
         wanted: list[Delivery] = []
         for delivery in await self._store.awaiting_completion():
             recipient = self._recipient(delivery.event)
             if isinstance(recipient, _Skip):
-                skipped.append(await self._skip(delivery, recipient.reason))
+                current.results.append(await self._skip(delivery, recipient.reason))
             else:
                 wanted.append(delivery)
-        if not wanted:
-            return 0, skipped
-        resolved = await self._resolve(wanted, now)
-        for delivery_id, completion in resolved.items():
-            await self._store.set_completion(delivery_id, completion)
-        return len(wanted) - len(resolved), skipped
+        return wanted
+
+    async def _complete_and_deliver(
+        self, current: _Round, awaiting: list[Delivery], now: datetime
+    ) -> None:
+        resolved = await self._resolve(awaiting, now)
+        current.waiting = len(awaiting) - len(resolved)
+        async with asyncio.TaskGroup() as group:
+            for delivery in awaiting:
+                completion = resolved.get(delivery.id)
+                if completion is None:
+                    continue
+                await self._store.set_completion(delivery.id, completion)
+                completed = replace(delivery, completion=completion)
+                group.create_task(self._deliver_in(current, completed))
 
     async def _resolve(self, deliveries: list[Delivery], now: datetime) -> dict[int, Completion]:
         if self._completions is not None:
@@ -199,11 +203,11 @@ class Dispatcher:
         # No job log source: say at once what is known without one.
         return {d.id: _without_log(d.event, now) for d in deliveries}
 
-    async def _deliver_in(self, current: _Round, delivery: Delivery) -> DeliveryResult | None:
+    async def _deliver_in(self, current: _Round, delivery: Delivery) -> None:
         async with current.semaphore:
             if current.stop is not None and current.stop.is_set():
-                return None  # shutting down: not started, so it stays pending as it was
-            return await self._deliver(current, delivery)
+                return  # shutting down: not started, so it stays pending as it was
+            current.results.append(await self._deliver(current, delivery))
 
     async def _deliver(self, current: _Round, delivery: Delivery) -> DeliveryResult:
         event = delivery.event
@@ -281,9 +285,24 @@ class _Skip:
 
 @dataclass(slots=True)
 class _Round:
+    """What one round shares between its tasks, and what it did."""
+
     stop: asyncio.Event | None
     semaphore: asyncio.Semaphore
+    results: list[DeliveryResult] = field(default_factory=list)
+    waiting: int = 0
     rescheduled: int = 0
+
+    def report(self, *, more: bool) -> DispatchReport:
+        return DispatchReport(
+            sent=self.results.count(DeliveryResult.SENT),
+            retry=self.results.count(DeliveryResult.RETRY),
+            dead=self.results.count(DeliveryResult.DEAD),
+            skipped=self.results.count(DeliveryResult.SKIPPED),
+            waiting=self.waiting,
+            rescheduled=self.rescheduled,
+            more=more,
+        )
 
 
 def _log_round_failure(exc: Exception, previous: str | None) -> str:

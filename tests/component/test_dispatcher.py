@@ -103,6 +103,7 @@ class JobLogs:
     logs: list[JobLog] = field(default_factory=list)
     down: bool = False
     calls: int = 0
+    answer: asyncio.Event | None = None  # when set: IPS answers only once this is set
 
     async def get_job_logs(
         self,
@@ -112,6 +113,8 @@ class JobLogs:
         num_rows: int = 500,
     ) -> list[JobLog]:
         self.calls += 1
+        if self.answer is not None:
+            await self.answer.wait()
         if self.down:
             raise IpsTransportError("connection refused")
         return [log for log in self.logs if log.company_handle == company_handle]
@@ -425,6 +428,24 @@ async def test_waiting_finished_jobs_do_not_hold_up_other_deliveries(world: Worl
     report = await world.dispatcher(completions=JobLogCompletions(ips), batch=2).run_once(T0)
 
     assert (report.waiting, report.sent) == (5, 1)
+
+
+async def test_a_slow_ips_holds_up_only_the_finished_jobs_waiting_for_it(world: World) -> None:
+    ips = JobLogs(logs=[job_log("Spring catalogue", errors=0)], answer=asyncio.Event())
+    await world.enqueue(event(EventKind.FINISHED), event(name="Summer"))
+    dispatcher = world.dispatcher(completions=JobLogCompletions(ips))
+
+    round_ = asyncio.create_task(dispatcher.run_once(T0))
+    [first] = await world.sink.wait_for_messages(1)
+    assert first.message["Subject"] == "Summer: started"
+    assert not round_.done()
+
+    assert ips.answer is not None
+    ips.answer.set()
+    report = await asyncio.wait_for(round_, 10)
+
+    assert report.sent == 2
+    assert world.sink.messages[1].message["Subject"] == "Spring catalogue: finished (succeeded)"
 
 
 # --- concurrency and the daemon loop ------------------------------------------------------
