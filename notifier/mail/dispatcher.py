@@ -6,8 +6,8 @@ is known), take the due deliveries, route them (skip with the reason), check the
 the result: sent (after the server's 250, with the Message-ID), retry later (temporary
 failure: exponential backoff with full jitter, capped), dead (permanent failure, or still
 failing when the delivery reaches its maximum age). When a send succeeds after the server
-as a whole was unavailable, every pending delivery is made due at once, so the backlog drains
-promptly instead of each waiting out its backoff.
+as a whole was unavailable (or for the first time since start), every pending delivery is
+made due at once, so the backlog drains promptly instead of each waiting out its backoff.
 
 Never renders templates or speaks SMTP itself (the build callable and the mailer do), never
 decides what an event is (core/ does), never drops a delivery without recording why.
@@ -121,7 +121,9 @@ class Dispatcher:
         self._clock = clock
         self._rng = rng or random.Random()
         self._on_result = on_result
-        self._server_down = False
+        # At start the mail server's recent past is unknown (a restart during an outage is
+        # common), so the first success also makes the backlog due.
+        self._server_down = True
 
     # --- the daemon's loop ------------------------------------------------------------
 

@@ -292,6 +292,24 @@ async def test_server_down_leaves_deliveries_pending_and_its_return_drains_them_
     }
 
 
+async def test_after_a_restart_the_first_success_makes_earlier_retries_due(
+    world: World,
+) -> None:
+    world.sink.stop()
+    await world.enqueue(event(name="Before the restart"))
+    await world.dispatcher().run_once(T0)
+    assert (await world.only()).next_attempt_at > T0
+    world.sink.start()
+
+    restarted = world.dispatcher()
+    await world.enqueue(event(name="After the restart"))
+    report = await restarted.run_once(T0)
+
+    assert (report.sent, report.rescheduled) == (1, 1)
+    assert (await restarted.run_once(T0)).sent == 1
+    assert {d.status for d in await world.deliveries()} == {DeliveryStatus.SENT}
+
+
 async def test_a_delivery_failing_past_its_maximum_age_becomes_dead(world: World) -> None:
     await world.enqueue(event(), at=T0 - timedelta(days=3))
     world.sink.stop()
@@ -551,7 +569,9 @@ async def test_on_result_sees_every_outcome_once(world: World) -> None:
     assert sorted(world.results) == sorted(
         [DeliveryResult.RETRY, DeliveryResult.SENT, DeliveryResult.DEAD, DeliveryResult.SKIPPED]
     )
-    assert replace(report, more=False) == type(report)(sent=1, retry=1, dead=1, skipped=1)
+    assert replace(report, more=False) == type(report)(
+        sent=1, retry=1, dead=1, skipped=1, rescheduled=1
+    )
 
 
 async def _until(condition: object, within: float = 10.0) -> None:
