@@ -210,20 +210,17 @@ def _return_array(body: bytes, operation: str, array: str, max_bytes: int) -> et
 
 
 def _items(array: etree._Element, build: Callable[[Fields], T]) -> list[T]:
+    # The hot loop of a 10,000-job poll: one dict per item, by local name, in C-backed
+    # comprehension; present-but-empty elements read as "" and absent ones as missing keys.
     names = _LocalNames()
     out: list[T] = []
-    position = 0
-    for item in array:
+    append = out.append
+    for position, item in enumerate(array, start=1):
         if names[item.tag] != "items":
             continue
-        position += 1
-        fields: Fields = {}
-        for child in item:
-            name = names[child.tag]
-            if name is not None:
-                fields[name] = child.text or ""
+        fields: Fields = {names[child.tag]: child.text or "" for child in item}  # type: ignore[misc]
         try:
-            out.append(build(fields))
+            append(build(fields))
         except (KeyError, ValueError, OverflowError) as exc:
             raise IpsResponseError(
                 f"IPS item #{position} is unusable ({_describe(exc)}); "
@@ -254,7 +251,10 @@ def _int(value: str | None) -> int | None:
 def _datetime(value: str | None) -> datetime | None:
     if not value:
         return None
-    parsed = datetime.fromisoformat(value.strip())
+    try:
+        parsed = _fromisoformat(value)
+    except ValueError:
+        parsed = _fromisoformat(value.strip())
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
@@ -269,30 +269,41 @@ def _bool(value: str | None) -> bool | None:
     raise ValueError(f"{text!r} is not an xs:boolean")
 
 
+_fromisoformat = datetime.fromisoformat
+_TYPES = {t.value: t for t in JobType if t is not JobType.UNRECOGNIZED}
+_STATES = {s.value: s for s in JobState if s is not JobState.UNRECOGNIZED}
+
+
 def _active_job(f: Fields) -> ActiveJob:
+    # Runs once per job of every poll: positional, in field order, few calls.
     get = f.get
+    company, handle, name, state_raw = f["companyHandle"], f["jobHandle"], f["name"], f["state"]
+    if not (company and handle and name and state_raw):
+        raise KeyError(next(k for k in _ACTIVE_REQUIRED if not f[k]))
     type_raw = get("type", "")
-    state_raw = _required(f, "state")
     return ActiveJob(
-        company_handle=_required(f, "companyHandle"),
-        job_handle=_required(f, "jobHandle"),
-        name=_required(f, "name"),
-        original_name=get("originalName"),
-        type=JobType.parse(type_raw),
-        state=JobState.parse(state_raw),
-        submit_user_email=get("submitUserEmail"),
-        locale=get("locale"),
-        description=get("description"),
-        server_name=get("serverName"),
-        start_date=_datetime(get("startDate")),
-        trigger_time=_datetime(get("triggerTime")),
-        total_size=_int(get("totalSize")),
-        progress=_int(get("progress")),
-        progress_message=get("progressMessage"),
-        last_progress_update=_datetime(get("lastProgressUpdate")),
-        type_raw=type_raw,
-        state_raw=state_raw,
+        company,
+        handle,
+        name,
+        get("originalName"),
+        _TYPES.get(type_raw, JobType.UNRECOGNIZED),
+        _STATES.get(state_raw, JobState.UNRECOGNIZED),
+        get("submitUserEmail"),
+        get("locale"),
+        get("description"),
+        get("serverName"),
+        _datetime(get("startDate")),
+        _datetime(get("triggerTime")),
+        int(v) if (v := get("totalSize")) else None,
+        int(v) if (v := get("progress")) else None,
+        get("progressMessage"),
+        _datetime(get("lastProgressUpdate")),
+        type_raw,
+        state_raw,
     )
+
+
+_ACTIVE_REQUIRED = ("companyHandle", "jobHandle", "name", "state")
 
 
 def _job_log(f: Fields) -> JobLog:
