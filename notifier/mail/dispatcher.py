@@ -98,6 +98,7 @@ class Dispatcher:
         *,
         completions: CompletionResolver | None = None,
         grace: timedelta = timedelta(minutes=10),
+        ask_every: float = 30.0,
         max_backoff: float = 600.0,
         max_age: float = 172_800.0,
         concurrency: int = 4,
@@ -114,6 +115,9 @@ class Dispatcher:
         self._rules = rules
         self._completions = completions
         self._grace = grace
+        self._ask_every = timedelta(seconds=ask_every)
+        self._asked: set[int] = set()
+        self._next_ask: datetime | None = None
         self._max_backoff = max_backoff
         self._max_age = timedelta(seconds=max_age)
         self._concurrency = concurrency
@@ -165,8 +169,10 @@ class Dispatcher:
         async with asyncio.TaskGroup() as group:
             # Job logs are fetched alongside the sends, so a slow IPS delays only the
             # finished jobs waiting for it.
-            if awaiting:
+            if awaiting and self._time_to_ask(awaiting, now):
                 group.create_task(self._complete_and_deliver(current, awaiting, now))
+            else:
+                current.waiting = len(awaiting)
             for delivery in ready:
                 group.create_task(self._deliver_in(current, delivery))
         return current.report(more=len(ready) == self._batch)
@@ -184,6 +190,18 @@ class Dispatcher:
             else:
                 wanted.append(delivery)
         return wanted
+
+    def _time_to_ask(self, awaiting: list[Delivery], now: datetime) -> bool:
+        """Ask for job logs when a finished job is new, else every `ask_every` seconds:
+        rounds can be a second apart, and IPS should not be asked that often."""
+        if self._completions is None:
+            return True
+        fresh = any(delivery.id not in self._asked for delivery in awaiting)
+        if not fresh and self._next_ask is not None and now < self._next_ask:
+            return False
+        self._asked = {delivery.id for delivery in awaiting}
+        self._next_ask = now + self._ask_every
+        return True
 
     async def _complete_and_deliver(
         self, current: _Round, awaiting: list[Delivery], now: datetime

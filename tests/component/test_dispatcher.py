@@ -416,6 +416,26 @@ async def test_ips_down_past_the_grace_period_mails_the_outcome_as_unknown(world
     assert world.sink.messages[0].message["Subject"] == "Spring catalogue: finished (unknown)"
 
 
+async def test_ips_is_asked_at_once_for_a_new_finished_job_then_only_every_ask_every(
+    world: World,
+) -> None:
+    ips = JobLogs()
+    dispatcher = world.dispatcher(completions=JobLogCompletions(ips), ask_every=30.0)
+    await world.enqueue(event(EventKind.FINISHED, name="A"))
+
+    await dispatcher.run_once(T0)
+    quiet = await dispatcher.run_once(T0 + timedelta(seconds=1))
+    assert (ips.calls, quiet.waiting) == (1, 1)
+
+    await world.enqueue(event(EventKind.FINISHED, name="B"))
+    await dispatcher.run_once(T0 + timedelta(seconds=2))
+    await dispatcher.run_once(T0 + timedelta(seconds=3))
+    assert ips.calls == 2
+
+    await dispatcher.run_once(T0 + timedelta(seconds=32))
+    assert ips.calls == 3
+
+
 async def test_a_finished_job_not_to_be_mailed_costs_no_job_log_call(world: World) -> None:
     ips = JobLogs()
     rules = RoutingRules(events=frozenset({EventKind.STARTED}))
