@@ -1,6 +1,7 @@
 """The simulator over real HTTP: SOAP answers, credentials, control API, scenario engine."""
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -222,3 +223,43 @@ async def test_serves_ten_thousand_jobs_of_twenty_companies() -> None:
     assert len(jobs) == 10_000
     assert len({j.company_handle for j in jobs}) == 20
     assert len(one_company) == 500
+
+
+async def wait_for(condition: Callable[[], bool], within: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_at_demo_speed_jobs_live_their_whole_lives_in_seconds() -> None:
+    pacing = Pacing(tick=0.01, jobs=5, wait_ticks=(1, 2), run_ticks=(2, 4), stall_ticks=(1, 2))
+    async with Simulator(seed=5, pacing=pacing) as sim:
+        await wait_for(lambda: len(sim.state.logs) >= 10)
+        _, body, _ = await post(sim.url, request())
+    assert 1 <= len(parse_active_jobs(body)) <= 5
+
+
+async def test_control_api_pauses_steps_and_resumes_the_engine() -> None:
+    async with Simulator(seed=1, pacing=Pacing(tick=0.01, jobs=3)) as sim:
+        base = sim.url.split("/scene7")[0] + "/control"
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{base}/engine/pause") as r:
+                assert (await r.json())["paused"] is True
+            frozen = {k: j.job for k, j in sim.state.jobs.items()}
+            await asyncio.sleep(0.05)  # ticks elapse; a paused engine must not move
+            assert {k: j.job for k, j in sim.state.jobs.items()} == frozen
+            async with http.post(f"{base}/engine/step") as r:
+                assert r.status == 200
+            assert {k: j.job for k, j in sim.state.jobs.items()} != frozen
+            async with http.post(f"{base}/engine/resume") as r:
+                assert (await r.json())["paused"] is False
+            async with http.post(f"{base}/faults", json={"kind": "http_503", "count": None}):
+                pass
+            assert (await post(sim.url, request()))[0] == 503
+            assert (await post(sim.url, request()))[0] == 503
+            async with http.delete(f"{base}/faults"):
+                pass
+            assert (await post(sim.url, request()))[0] == 200
+            async with http.post(f"{base}/faults", json={"kind": "nonsense"}) as r:
+                assert r.status == 400
