@@ -62,7 +62,12 @@ class Formatter:
         first = next((i for i, (amount, _, _) in enumerate(amounts) if amount), len(amounts) - 1)
         shown = [amounts[first]] + [part for part in amounts[first + 1 : first + 2] if part[0]]
         parts = [self._duration_part(*part) for part in shown]
-        return format_list(parts, style="unit", locale=self.locale)
+        try:
+            return format_list(parts, style="unit", locale=self.locale)
+        except KeyError:
+            # Babel's unit list data for some locales (es) lacks the patterns it inherits in
+            # CLDR; the standard list pattern ("1 hora y 12 minutos") reads just as well.
+            return format_list(parts, style="standard", locale=self.locale)
 
     def size(self, size_bytes: int) -> str:
         for unit, factor in _SIZE_UNITS:

@@ -1,0 +1,224 @@
+"""The email as a mail client receives it: headers, threading, parts, charsets, no injection."""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.policy
+import unicodedata
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import getaddresses, parsedate_to_datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from babel.dates import format_datetime
+from markupsafe import escape
+
+from notifier.core.events import Completion, Event, EventKind, Outcome
+from notifier.mail.i18n import CATALOGS, bcp47
+from notifier.mail.message import MessageError, build_message
+from notifier.mail.preview import sample_completion, sample_event
+
+SENDER = "IPS Jobs <ips-jobs@example.com>"
+RECIPIENT = "maria.rossi@example.com"
+ZONE = "Europe/Paris"
+TAGS = {
+    "en": "en-US",
+    "de": "de-DE",
+    "es": "es-MX",
+    "fr": "fr-FR",
+    "it": "it-IT",
+    "ja": "ja-JP",
+    "ko": "ko-KR",
+    "nl": "nl-NL",
+    "pt_BR": "pt-BR",
+    "sv": "sv-SE",
+    "zh_Hans": "zh-CN",
+    "zh_Hant": "zh-TW",
+}
+
+
+def _received(event: Event, completion: Completion | None) -> tuple[bytes, EmailMessage]:
+    raw = build_message(event, completion, sender=SENDER, timezone=ZONE).as_bytes()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return raw, parsed
+
+
+def _parts(parsed: EmailMessage) -> tuple[str, str]:
+    text, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert text is not None and html is not None
+    assert text.get_content_charset() == "utf-8"
+    assert html.get_content_charset() == "utf-8"
+    return text.get_content(), html.get_content()
+
+
+def _failed(tag: str | None, **job_changes: object) -> tuple[Event, Completion]:
+    event = sample_event(EventKind.FINISHED, tag)
+    event = dataclasses.replace(event, job=dataclasses.replace(event.job, **job_changes))
+    return event, sample_completion(Outcome.FAILED)
+
+
+def test_catalog_table_covers_every_catalog() -> None:
+    assert set(TAGS) == set(CATALOGS)
+
+
+@pytest.mark.parametrize("catalog", CATALOGS)
+def test_each_locale_reads_back_with_every_header_and_both_parts(catalog: str) -> None:
+    event, completion = _failed(TAGS[catalog])
+    raw, parsed = _received(event, completion)
+
+    assert raw.isascii()
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    assert [address for _, address in getaddresses(parsed.get_all("To", []))] == [RECIPIENT]
+    assert parsed["From"] == SENDER
+    assert parsed["Content-Language"] == bcp47(catalog)
+    assert parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["X-IPS-Job-Event"] == "finished"
+    assert parsed["X-IPS-Job-Outcome"] == "failed"
+    assert parsed["X-IPS-Job-Handle"] == event.job.job_handle
+    assert parsed["Message-ID"] == f"<{event.id}@ips-job-notifier>"
+    assert parsed["In-Reply-To"] == f"<run-{event.thread_id}@ips-job-notifier>"
+    assert parsed["References"] == parsed["In-Reply-To"]
+    assert parsedate_to_datetime(parsed["Date"]) == event.at
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert event.job.name in parsed["Subject"]
+
+    text, html = _parts(parsed)
+    assert event.job.start_date is not None
+    started = format_datetime(event.job.start_date, "medium", tzinfo=ZoneInfo(ZONE), locale=catalog)
+    assert started in text
+    assert str(escape(started)) in html
+    assert f'lang="{bcp47(catalog)}"' in html
+
+
+@pytest.mark.parametrize("catalog", [name for name in CATALOGS if name != "en"])
+def test_each_translation_differs_from_english(catalog: str) -> None:
+    _, english = _received(*_failed("en"))
+    _, local = _received(*_failed(TAGS[catalog]))
+    assert local["Subject"] != english["Subject"]
+    english_text, english_html = _parts(english)
+    local_text, local_html = _parts(local)
+    assert local_text.splitlines()[0] != english_text.splitlines()[0]
+    assert len(set(local_text.splitlines()) & set(english_text.splitlines())) <= 4
+    assert "What to do next" in english_html
+    assert "What to do next" not in local_html
+
+
+def test_a_missing_or_hostile_locale_gets_the_default_language() -> None:
+    for tag in (None, "", "../../etc/passwd", "ja\r\nBcc: x@example.com"):
+        _, parsed = _received(*_failed(tag))
+        assert parsed["Content-Language"] == "en"
+        assert parsed["Subject"].startswith("IPS job failed: ")
+
+
+def test_every_email_of_one_job_run_threads_together_and_runs_do_not() -> None:
+    started = sample_event(EventKind.STARTED, "en")
+    stalled = sample_event(EventKind.STALLED, "en")
+    next_run = dataclasses.replace(started, id="another-event-id", run=2)
+    _, first = _received(started, None)
+    _, second = _received(stalled, None)
+    _, third = _received(next_run, None)
+    assert first["References"] == second["References"] == second["In-Reply-To"]
+    assert third["References"] != first["References"]
+    assert first["Message-ID"] != second["Message-ID"]
+    assert "X-IPS-Job-Outcome" not in first
+    assert first["X-IPS-Job-Event"] == "started"
+
+
+def test_the_same_event_builds_the_same_message_id_twice() -> None:
+    event, completion = _failed("en")
+    assert (
+        _received(event, completion)[1]["Message-ID"]
+        == _received(event, completion)[1]["Message-ID"]
+    )
+
+
+HOSTILE_NAMES = [
+    "Evil\r\nBcc: victim@example.com\r\n\r\n<b>body</b>",
+    "Evil\nTo: victim@example.com",
+    "Long " + "x" * 10_000,
+    "ctrl\x00\x07\x1b[31m\x7fname",
+    "\u202eexe.gnp\u202c photos",
+    "Launch 🎉 team 👩\u200d💻",
+    "<script>alert('x')</script> & co",
+    "Ünïcödé — 日本語ジョブ — ملف",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_hostile_job_names_cannot_add_headers_or_recipients(name: str) -> None:
+    event, completion = _failed("en", name=name, job_handle=f"47|{name}|", description=name)
+    raw, parsed = _received(event, completion)
+
+    assert raw.isascii()
+    assert parsed["Bcc"] is None
+    assert [address for _, address in getaddresses(parsed.get_all("To", []))] == [RECIPIENT]
+    assert len(parsed.get_all("To", [])) == 1
+    for header in ("Subject", "X-IPS-Job-Handle"):
+        value = str(parsed[header])
+        assert not any(unicodedata.category(ch) in {"Cc", "Zl", "Zp"} for ch in value), header
+        assert "\u202e" not in value
+        assert len(value) <= 220
+    text, html = _parts(parsed)
+    assert "<script>" not in html
+    assert "\u202e" not in text + html
+    assert "\x00" not in text + html
+
+
+def test_script_tags_are_shown_as_text_not_run() -> None:
+    event, completion = _failed("en", name="<script>alert('x')</script> & co")
+    _, parsed = _received(event, completion)
+    text, html = _parts(parsed)
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co" in html
+    assert "<script>alert('x')</script> & co" in text
+    assert "<script>alert('x')</script> & co" in parsed["Subject"]
+
+
+def test_emoji_and_scripts_survive_intact() -> None:
+    name = "Launch 🎉 team 👩\u200d💻 — 日本語ジョブ — ملف"
+    _, parsed = _received(*_failed("en", name=name))
+    text, html = _parts(parsed)
+    assert name in parsed["Subject"]
+    assert name in text
+    assert f'<span dir="auto" style="font-weight:600;">{name}</span>' in html
+
+
+def test_a_very_long_name_is_shortened_in_the_subject_only_sensibly() -> None:
+    name = "Catalog " + "spring " * 2_000
+    _, parsed = _received(*_failed("en", name=name))
+    subject = str(parsed["Subject"])
+    assert subject.startswith("IPS job failed: Catalog spring spring")
+    assert subject.endswith("\u2026")
+    assert len(subject) < 120
+    text, _ = _parts(parsed)
+    assert "Catalog spring" in text
+    assert len(text) < 5_000
+
+
+@pytest.mark.parametrize(
+    "recipient", [None, "", "  ", "a@example.com\r\nBcc: b@example.com", "a@example.com\n"]
+)
+def test_a_missing_or_multi_line_recipient_is_refused(recipient: str | None) -> None:
+    event, completion = _failed("en", submit_user_email=recipient)
+    if recipient == "a@example.com\n":
+        # Surrounding whitespace is trimmed, an embedded line break is not.
+        message = build_message(event, completion, sender=SENDER)
+        assert message["To"] == "a@example.com"
+        return
+    with pytest.raises(MessageError):
+        build_message(event, completion, sender=SENDER)
+
+
+def test_a_multi_line_sender_is_refused() -> None:
+    event, completion = _failed("en")
+    with pytest.raises(MessageError, match="sender"):
+        build_message(event, completion, sender="a@example.com\r\nBcc: b@example.com")
+
+
+def test_a_naive_event_time_is_taken_as_utc() -> None:
+    event, completion = _failed("en")
+    naive = dataclasses.replace(event, at=datetime(2026, 3, 14, 9, 48, 19))
+    _, parsed = _received(naive, completion)
+    assert parsedate_to_datetime(parsed["Date"]) == datetime(2026, 3, 14, 9, 48, 19, tzinfo=UTC)

@@ -1,0 +1,178 @@
+"""What the rendered email says: the right words, numbers and dates for each event."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from notifier.core.events import Completion, Event, EventKind, Outcome
+from notifier.ips.models import JobState, JobType
+from notifier.mail.preview import sample_completion, sample_event
+from notifier.mail.render import RenderedEmail, render_bodies
+
+
+def _render(
+    event: Event, completion: Completion | None = None, timezone: str = "UTC"
+) -> RenderedEmail:
+    return render_bodies(event, completion, timezone=timezone)
+
+
+def _with_job(event: Event, **changes: object) -> Event:
+    return dataclasses.replace(event, job=dataclasses.replace(event.job, **changes))
+
+
+@pytest.mark.parametrize(
+    ("kind", "outcome", "headline", "subject"),
+    [
+        (EventKind.QUEUED, None, "Your job is queued", "IPS job queued: "),
+        (EventKind.STARTED, None, "Your job has started", "IPS job started: "),
+        (EventKind.PROGRESS, None, "Your job is 50% complete", "IPS job 50% complete: "),
+        (EventKind.STALLED, None, "Your job is making no progress", "IPS job making no progress"),
+        (EventKind.STOPPING, None, "Your job is being stopped", "IPS job stopping: "),
+        (EventKind.FINISHED, Outcome.SUCCEEDED, "Your job completed successfully", "completed: "),
+        (EventKind.FINISHED, Outcome.WARNINGS, "Your job completed with warnings", "warnings: "),
+        (EventKind.FINISHED, Outcome.FAILED, "Your job failed", "IPS job failed: "),
+        (EventKind.FINISHED, Outcome.STOPPED, "Your job was stopped", "IPS job stopped: "),
+        (EventKind.FINISHED, Outcome.UNKNOWN, "Your job has finished", "IPS job finished: "),
+    ],
+)
+def test_each_event_says_what_happened_in_text_and_html(
+    kind: EventKind, outcome: Outcome | None, headline: str, subject: str
+) -> None:
+    event = sample_event(kind, "en")
+    rendered = _render(event, sample_completion(outcome) if outcome else None)
+    assert rendered.text.startswith(headline + "\n")
+    assert headline in rendered.html
+    assert subject in rendered.subject
+    assert rendered.subject.endswith(event.job.name)
+    assert "Started:" in rendered.text
+    assert "Mar 14, 2026, 8:02:41\u202fAM" in rendered.text
+
+
+def test_a_failure_says_how_many_files_failed_and_what_to_do() -> None:
+    rendered = _render(sample_event(EventKind.FINISHED, "en"), sample_completion(Outcome.FAILED))
+    assert "35 files could not be processed." in rendered.text
+    assert "Files with errors:   35" in rendered.text
+    assert "Jobs > Past Jobs" in rendered.text
+    assert "run the job again" in rendered.text
+    assert "Duration:            1 hour, 45 minutes" in rendered.text
+    assert "Size:                3.5 GB" in rendered.text
+    assert "color:#b42318" in rendered.html
+
+
+def test_one_file_is_singular_and_a_fatal_error_is_named() -> None:
+    completion = sample_completion(Outcome.FAILED)
+    assert completion.log is not None
+    log = dataclasses.replace(completion.log, file_error_count=1, fatal_error=True)
+    rendered = _render(
+        sample_event(EventKind.FINISHED, "en"), dataclasses.replace(completion, log=log)
+    )
+    assert "1 file could not be processed." in rendered.text
+    assert "IPS stopped it because of a fatal error." in rendered.text
+
+
+def test_counts_are_formatted_for_the_locale() -> None:
+    rendered = _render(
+        sample_event(EventKind.FINISHED, "de-DE"), sample_completion(Outcome.SUCCEEDED)
+    )
+    assert "1.248 Dateien wurden verarbeitet." in rendered.text
+    assert "3,5\u00a0GB" in rendered.text
+    assert "1 Stunde, 45 Minuten" in rendered.text
+
+
+def test_a_stall_says_for_how_long_and_since_when() -> None:
+    rendered = _render(sample_event(EventKind.STALLED, "en"))
+    assert "has reported no progress for 30 minutes." in rendered.text
+    assert "Last progress: Mar 14, 2026, 9:17:05\u202fAM" in rendered.text
+    assert "Progress:      62%" in rendered.text
+    assert "Jobs > Active Jobs" in rendered.text
+
+
+def test_dates_are_shown_in_the_configured_time_zone() -> None:
+    rendered = _render(sample_event(EventKind.STARTED, "ja"), timezone="Asia/Tokyo")
+    assert "2026/03/14 17:02:41" in rendered.text
+
+
+def test_a_job_without_start_date_or_log_still_renders() -> None:
+    event = _with_job(
+        sample_event(EventKind.FINISHED, "en"),
+        start_date=None,
+        total_size=None,
+        description=None,
+        progress=None,
+    )
+    rendered = _render(event, None)
+    assert "Started:  Unknown" in rendered.text
+    assert "outcome is unknown" in rendered.text
+    assert "Size" not in rendered.text
+
+
+def test_a_finished_job_that_was_stopping_counts_as_stopped_without_a_log() -> None:
+    event = dataclasses.replace(sample_event(EventKind.FINISHED, "en"), went_through_stopping=True)
+    assert _render(event, None).subject.startswith("IPS job stopped: ")
+
+
+def test_types_and_states_outside_the_reference_show_as_ips_sent_them() -> None:
+    event = _with_job(
+        sample_event(EventKind.STARTED, "fr"),
+        type=JobType.UNRECOGNIZED,
+        type_raw="HologramPublish",
+        state=JobState.UNRECOGNIZED,
+        state_raw="Teleporting",
+    )
+    rendered = _render(event)
+    assert "HologramPublish" in rendered.text
+    assert "Teleporting" in rendered.text
+
+
+def test_type_and_state_names_are_translated() -> None:
+    rendered = _render(sample_event(EventKind.STARTED, "ja"))
+    assert "Image Serving 公開" in rendered.text
+    assert "実行中" in rendered.text
+
+
+def test_a_multi_line_description_keeps_its_lines_and_is_escaped() -> None:
+    event = _with_job(
+        sample_event(EventKind.QUEUED, "en"), description="Line one\r\n<b>Line</b> two\x00"
+    )
+    rendered = _render(event)
+    assert "Line one\n" in rendered.text
+    assert "<b>Line</b> two" in rendered.text
+    assert "Line one\n&lt;b&gt;Line&lt;/b&gt; two" in rendered.html
+    assert "white-space:pre-line" in rendered.html
+
+
+def test_the_html_is_self_contained_and_phone_sized() -> None:
+    html = _render(sample_event(EventKind.FINISHED, "en"), sample_completion(Outcome.FAILED)).html
+    assert "max-width:600px" in html
+    assert "<img" not in html
+    assert "http://" not in html
+    assert "https://" not in html
+    assert "<link" not in html
+    assert "@import" not in html
+    assert 'name="viewport"' in html
+
+
+def test_a_naive_start_date_is_taken_as_utc() -> None:
+    event = _with_job(
+        sample_event(EventKind.STARTED, "en"), start_date=datetime(2026, 3, 14, 8, 2, 41)
+    )
+    aware = _with_job(event, start_date=datetime(2026, 3, 14, 8, 2, 41, tzinfo=UTC))
+    assert _render(event).text == _render(aware).text
+
+
+def test_a_progress_event_names_its_step() -> None:
+    event = dataclasses.replace(sample_event(EventKind.PROGRESS, "fr"), detail=75)
+    rendered = _render(event)
+    assert "75\u00a0%" in rendered.subject
+    assert 'width="75%"' in rendered.html
+
+
+def test_the_duration_comes_from_the_start_when_the_log_has_none() -> None:
+    completion = dataclasses.replace(sample_completion(Outcome.SUCCEEDED), duration=None)
+    event = sample_event(EventKind.FINISHED, "en")
+    assert completion.ended_at is not None and event.job.start_date is not None
+    assert completion.ended_at - event.job.start_date == timedelta(minutes=105, seconds=38)
+    assert "1 hour, 45 minutes" in _render(event, completion).text
