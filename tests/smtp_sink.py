@@ -261,12 +261,14 @@ class SmtpSink:
         tls: SinkTls = SinkTls.NONE,
         tls_files: TlsFiles | None = None,
         logins: dict[str, str] | None = None,
+        smtputf8: bool = True,
     ) -> None:
         if tls is not SinkTls.NONE and tls_files is None:
             raise ValueError("TLS needs tls_files (make_tls_files)")
         self.tls = tls
         self._tls_files = tls_files
         self._logins = logins
+        self._smtputf8 = smtputf8
         self._state = _SinkState()
         self._controller: _Controller | None = None
         self.host = HOST
@@ -309,7 +311,11 @@ class SmtpSink:
             self._state.live.clear()
 
     def _smtp(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"server_hostname": "sink.test", "ready_timeout": 10.0}
+        kwargs: dict[str, Any] = {
+            "server_hostname": "sink.test",
+            "ready_timeout": 10.0,
+            "enable_SMTPUTF8": self._smtputf8,
+        }
         if self.tls is SinkTls.STARTTLS:
             assert self._tls_files is not None
             kwargs.update(tls_context=self._tls_files.server_context(), require_starttls=True)

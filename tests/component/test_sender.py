@@ -74,6 +74,25 @@ async def test_explicit_recipients_override_the_headers_and_idn_goes_ascii(
     assert received.rcpt_tos == ("José@xn--bcher-kva.de",)
 
 
+async def test_an_internationalised_mailbox_goes_over_smtputf8(
+    sink: SmtpSink, mailer: Mailer
+) -> None:
+    await mailer.send(message(to="josé@example.com"))
+
+    [received] = await sink.wait_for_messages(1)
+    assert received.rcpt_tos == ("josé@example.com",)
+
+
+async def test_an_internationalised_mailbox_is_permanent_for_a_server_without_smtputf8() -> None:
+    with SmtpSink(smtputf8=False) as sink:
+        mailer = Mailer(sink.host, sink.port, timeout=5.0)
+        with pytest.raises(PermanentDeliveryError, match="SMTPUTF8"):
+            await mailer.send(message(to="josé@example.com"))
+        await mailer.send(message(to="jose@example.com"))
+        await mailer.close()
+        assert [m.rcpt_tos for m in sink.messages] == [("jose@example.com",)]
+
+
 async def test_connections_are_reused_between_messages(sink: SmtpSink, mailer: Mailer) -> None:
     for _ in range(3):
         await mailer.send(message())
