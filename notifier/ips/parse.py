@@ -1,61 +1,32 @@
-"""Safe, fast parsing of whole IPS SOAP responses into ActiveJob and JobLog values.
+"""Fast reading of IPS responses into ActiveJob and JobLog values.
 
-Owns the one hardened lxml parser and the local-name dispatch that turns `items` elements
-into models, and the reading of SOAP Faults into the typed IpsFault tree. Never does I/O and
-never returns part of a response: any broken item rejects the whole body.
+Owns the local-name dispatch that turns `items` elements into models. Never does I/O and
+never returns part of a response: any broken item rejects the whole body. The document
+itself is read by notifier.ips.envelope (hardened parser, Faults).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from lxml import etree
 
-from notifier.ips.errors import (
-    IpsApiFault,
-    IpsAuthenticationFault,
-    IpsAuthorizationFault,
-    IpsFault,
-    IpsResponseError,
+from notifier.ips.envelope import (
+    DEFAULT_MAX_BYTES,
+    IPS_NS_PREFIX,
+    local_name,
+    parse_document,
+    soap_body_child,
 )
+from notifier.ips.errors import IpsResponseError
 from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
 
-IPS_NS_PREFIX = "http://www.scene7.com/IpsApi/xsd"
-SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
-
-_FAULT_FAMILIES: dict[str, type[IpsFault]] = {
-    "authenticationFault": IpsAuthenticationFault,
-    "authorizationFault": IpsAuthorizationFault,
-    "ipsApiFault": IpsApiFault,
-}
-_SOAP_NAMESPACES = frozenset({SOAP_ENV_NS, "http://www.w3.org/2003/05/soap-envelope", ""})
+__all__ = ["parse_active_jobs", "parse_job_logs"]
 
 T = TypeVar("T")
-Fields = dict[str, str]
-
-_local = threading.local()
-
-
-def _parser() -> etree.XMLParser:
-    """One hardened parser per thread (lxml parsers must not be shared between threads)."""
-    parser: etree.XMLParser | None = getattr(_local, "parser", None)
-    if parser is None:
-        parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=True,
-            recover=False,
-        )
-        _local.parser = parser
-    return parser
+Fields = dict[str | None, str]  # None: elements of foreign namespaces, ignored
 
 
 class _LocalNames(dict[object, str | None]):
@@ -76,132 +47,14 @@ class _LocalNames(dict[object, str | None]):
         return name
 
 
-def _local_name(tag: object) -> str:
-    if not isinstance(tag, str):
-        return ""
-    return tag.rpartition("}")[2]
-
-
-def _namespace(tag: object) -> str:
-    if isinstance(tag, str) and tag[:1] == "{":
-        return tag[1:].partition("}")[0]
-    return ""
-
-
-def parse_document(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
-    """Parse a whole response safely; reject anything that is not plain, bounded XML."""
-    if not body or not body.strip():
-        raise IpsResponseError(
-            "IPS sent an empty response body; check the service URL and try again later"
-        )
-    if len(body) > max_bytes:
-        raise IpsResponseError(
-            f"IPS response is {len(body)} bytes, over the {max_bytes}-byte limit; "
-            "ask for fewer rows (a company at a time) or raise the limit"
-        )
-    if _looks_like_html(body):
-        raise IpsResponseError(_HTML_MESSAGE)
-    try:
-        root = etree.fromstring(body, _parser())
-    except etree.XMLSyntaxError as exc:
-        raise IpsResponseError(_syntax_message(body, exc)) from None
-    except (ValueError, LookupError) as exc:
-        raise IpsResponseError(f"IPS response is not readable XML ({exc}); check the URL") from None
-    docinfo = root.getroottree().docinfo
-    if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.system_url:
-        raise IpsResponseError(
-            "IPS response carries a DOCTYPE, which a SOAP response never does; "
-            "refused as possibly hostile (check for a proxy rewriting responses)"
-        )
-    return root
-
-
-_HTML_MESSAGE = (
-    "IPS answered with an HTML page instead of SOAP; check the service URL "
-    "(it should end in /scene7/services/IpsApiService) and any proxy in between"
-)
-
-
-def _looks_like_html(body: bytes) -> bool:
-    head = body[:512].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
-
-
-def _syntax_message(body: bytes, exc: etree.XMLSyntaxError) -> str:
-    return (
-        f"IPS response is truncated or malformed XML ({exc}); the connection may have "
-        "dropped or a proxy interfered: try again later, and check the URL if it persists"
-    )
-
-
-def soap_body_child(root: etree._Element) -> etree._Element:
-    """The first element of the SOAP Body; raises the typed fault if it is a Fault."""
-    if _local_name(root.tag) != "Envelope" or _namespace(root.tag) not in _SOAP_NAMESPACES:
-        raise IpsResponseError(
-            f"IPS response is XML but not a SOAP envelope (root <{_local_name(root.tag)}>); "
-            "check the service URL"
-        )
-    body = next((c for c in root if _local_name(c.tag) == "Body"), None)
-    if body is None:
-        raise IpsResponseError("IPS response has no SOAP Body; try again later")
-    first = next((c for c in body if isinstance(c.tag, str)), None)
-    if first is None:
-        raise IpsResponseError("IPS response has an empty SOAP Body; try again later")
-    if _local_name(first.tag) == "Fault":
-        raise fault_from_element(first)
-    return first
-
-
-def fault_from_element(fault: etree._Element) -> IpsFault:
-    """Read a soapenv:Fault into the IpsFault subclass of its detail family."""
-    faultstring = ""
-    family = ""
-    code: int | None = None
-    reason = ""
-    for child in fault:
-        name = _local_name(child.tag)
-        if name == "faultstring":
-            faultstring = (child.text or "").strip()
-        elif name == "detail":
-            detail = _fault_detail_element(child)
-            if detail is not None:
-                family = _local_name(detail.tag)
-                code, reason = _fault_detail(detail)
-    cls = _FAULT_FAMILIES.get(family, IpsApiFault)
-    return cls(family or "fault", code, reason, faultstring)
-
-
-def _fault_detail_element(detail: etree._Element) -> etree._Element | None:
-    """The family element of a fault's detail; servers may add others (e.g. hostname)."""
-    elements = [d for d in detail if isinstance(d.tag, str)]
-    known = [d for d in elements if _local_name(d.tag) in _FAULT_FAMILIES]
-    chosen = known or elements
-    return chosen[0] if chosen else None
-
-
-def _fault_detail(detail: etree._Element) -> tuple[int | None, str]:
-    code: int | None = None
-    reason = ""
-    for child in detail:
-        name = _local_name(child.tag)
-        if name == "code":
-            try:
-                code = int((child.text or "").strip())
-            except ValueError:
-                code = None
-        elif name == "reason":
-            reason = (child.text or "").strip()
-    return code, reason
-
-
 def _return_array(body: bytes, operation: str, array: str, max_bytes: int) -> etree._Element:
     first = soap_body_child(parse_document(body, max_bytes=max_bytes))
-    if _local_name(first.tag) != f"{operation}Return":
+    if local_name(first.tag) != f"{operation}Return":
         raise IpsResponseError(
-            f"IPS answered <{_local_name(first.tag)}> where {operation}Return was expected; "
+            f"IPS answered <{local_name(first.tag)}> where {operation}Return was expected; "
             "check the service URL and api_version"
         )
-    found = next((c for c in first if _local_name(c.tag) == array), None)
+    found = next((c for c in first if local_name(c.tag) == array), None)
     if found is None:
         raise IpsResponseError(
             f"IPS {operation}Return has no {array}; refusing to read it as an empty list"
@@ -218,7 +71,7 @@ def _items(array: etree._Element, build: Callable[[Fields], T]) -> list[T]:
     for position, item in enumerate(array, start=1):
         if names[item.tag] != "items":
             continue
-        fields: Fields = {names[child.tag]: child.text or "" for child in item}  # type: ignore[misc]
+        fields: Fields = {names[child.tag]: child.text or "" for child in item}
         try:
             append(build(fields))
         except (KeyError, ValueError, OverflowError) as exc:

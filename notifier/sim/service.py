@@ -17,8 +17,8 @@ from aiohttp import web
 from aiohttp.web_response import ContentCoding
 from lxml import etree
 
+from notifier.ips.envelope import parse_document
 from notifier.ips.errors import IpsError
-from notifier.ips.parse import parse_document
 from notifier.sim import soap
 from notifier.sim.faults import Fault, FaultInjector, FaultKind
 from notifier.sim.state import SimState
