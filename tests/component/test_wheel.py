@@ -1,0 +1,83 @@
+"""The built wheel carries its templates and catalogs: installed outside the repository, it
+renders a Japanese email.
+
+Builds the wheel from this checkout with pip (the build backend comes from the package index
+or pip's cache), installs it into a fresh virtual environment in a temporary directory, and
+lends that environment this venv's third-party packages only, so that `notifier` itself can
+only come from the wheel.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+from pathlib import Path
+
+from notifier.mail.i18n import CATALOGS
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ["layout.html", "layout.txt"] + [
+    f"{kind}.j2" for kind in ("queued", "started", "progress", "stalled", "stopping", "finished")
+]
+PREVIEW = (
+    "from notifier.mail.preview import preview; "
+    "print(preview('finished', 'failed', 'ja-JP', 'text'))"
+)
+
+
+def _run(*args: str | Path, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(arg) for arg in args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+
+
+def _build_wheel(dist: Path) -> Path:
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, ROOT, cwd=dist)
+    (wheel,) = dist.glob("ips_job_notifier-*.whl")
+    return wheel
+
+
+def _fresh_environment(where: Path, wheel: Path) -> Path:
+    venv.EnvBuilder(with_pip=False).create(where)
+    python = where / "bin" / "python"
+    site = Path(
+        _run(
+            python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=where
+        ).stdout.strip()
+    )
+    install = ["install", "--no-deps", "--no-index", "-q", "--target", site, wheel]
+    _run(sys.executable, "-m", "pip", *install, cwd=where)
+    # Dependencies from this venv; a plain path entry does not run the editable-install hook
+    # found there, so `notifier` still comes from the wheel.
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python
+
+
+def test_the_installed_wheel_renders_a_japanese_email(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    wheel = _build_wheel(dist)
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    for catalog in CATALOGS:
+        assert f"notifier/locales/{catalog}/LC_MESSAGES/notifier.po" in shipped
+    for template in TEMPLATES:
+        assert f"notifier/templates/{template}" in shipped
+
+    python = _fresh_environment(tmp_path / "venv", wheel)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    origin = _run(python, "-I", "-c", "import notifier; print(notifier.__file__)", cwd=elsewhere)
+    assert origin.stdout.strip().startswith(str(tmp_path / "venv"))
+
+    shown = _run(python, "-I", "-c", PREVIEW, cwd=elsewhere).stdout
+    assert shown.startswith("ジョブが失敗しました\n")
+    assert "35 件のファイルを処理できませんでした。" in shown
+    assert "Dynamic Media Classic の［ジョブ］>［過去のジョブ］" in shown
