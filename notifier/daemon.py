@@ -1,0 +1,302 @@
+"""The daemon: wires IPS, the core, the store and the mailer into one asyncio process.
+
+The only module that knows every other one. Owns the life cycle (start, systemd
+notifications, signals, a bounded clean stop) and nothing else: polling lives in poller.py,
+delivery in mail/dispatcher.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from functools import partial
+
+from notifier import systemd
+from notifier.config import Config
+from notifier.core.events import Completion, Event
+from notifier.core.routing import RoutingRules
+from notifier.core.rules import DiffRules
+from notifier.http import assess_readiness, start_http
+from notifier.ips.client import IpsClient
+from notifier.mail.completions import JobLogCompletions
+from notifier.mail.dispatcher import DeliveryResult, Dispatcher
+from notifier.mail.message import build_message
+from notifier.mail.sender import Mailer, SmtpSecurity
+from notifier.metrics import Metrics
+from notifier.poller import Poller
+from notifier.store.protocol import DeliveryStatus, StoreError
+from notifier.store.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_DEADLINE = 20.0
+"""Seconds that in-flight sends get to finish after SIGTERM; the rest stays pending."""
+
+STATUS_EVERY = 5.0
+"""Seconds between STATUS=/outbox gauge refreshes."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Parts:
+    """The running pieces of one notifier process."""
+
+    config: Config
+    store: SqliteStore
+    client: IpsClient
+    mailer: Mailer
+    metrics: Metrics
+    poller: Poller
+    dispatcher: Dispatcher
+    wake: asyncio.Event
+
+
+def diff_rules(config: Config) -> DiffRules:
+    stall = config.poll.stall_after
+    return DiffRules(
+        finish_confirm_polls=config.poll.finish_confirm_polls,
+        stall_after=timedelta(seconds=stall) if stall > 0 else None,
+        progress_steps=config.poll.progress_steps,
+    )
+
+
+def routing_rules(config: Config) -> RoutingRules:
+    return RoutingRules(
+        events=frozenset(config.notify.events),
+        job_types=frozenset(config.notify.job_types),
+        deny=config.notify.deny,
+    )
+
+
+def message_builder(config: Config) -> Callable[[Event, Completion | None], EmailMessage]:
+    return partial(
+        build_message,
+        sender=config.smtp.sender,
+        default_locale=config.notify.default_locale,
+        timezone=config.notify.timezone,
+    )
+
+
+def ips_client(config: Config) -> IpsClient:
+    ips = config.ips
+    return IpsClient(
+        ips.url,
+        ips.user,
+        ips.password.reveal(),
+        api_version=ips.api_version,
+        timeout=ips.timeout,
+        verify_tls=ips.verify_tls,
+        ca_file=str(ips.ca_file) if ips.ca_file else None,
+    )
+
+
+def mailer(config: Config) -> Mailer:
+    smtp = config.smtp
+    return Mailer(
+        smtp.host,
+        smtp.port,
+        security=SmtpSecurity(smtp.security.value),
+        user=smtp.user,
+        password=smtp.password.reveal(),
+        timeout=smtp.timeout,
+        max_connections=smtp.max_connections,
+        verify_tls=smtp.verify_tls,
+        ca_file=str(smtp.ca_file) if smtp.ca_file else None,
+    )
+
+
+@asynccontextmanager
+async def open_parts(
+    config: Config, *, clock: Callable[[], datetime] = utc_now
+) -> AsyncIterator[Parts]:
+    """Open the store, the IPS session and the mail pool; close them all on the way out."""
+    store = await SqliteStore.open(config.store.path)
+    try:
+        async with ips_client(config) as client:
+            smtp = mailer(config)
+            try:
+                yield assemble(config, store, client, smtp, clock)
+            finally:
+                await smtp.close()
+    finally:
+        await store.close()
+
+
+def assemble(
+    config: Config,
+    store: SqliteStore,
+    client: IpsClient,
+    smtp: Mailer,
+    clock: Callable[[], datetime],
+) -> Parts:
+    metrics = Metrics()
+    wake = asyncio.Event()
+    poller = Poller(
+        client,
+        store,
+        diff_rules(config),
+        companies=config.ips.companies,
+        interval=config.poll.interval,
+        max_backoff=config.poll.max_backoff,
+        metrics=metrics,
+        clock=clock,
+        on_events=lambda events: wake.set(),
+    )
+
+    def count(result: DeliveryResult) -> None:
+        metrics.count_email(result.value)
+
+    dispatcher = Dispatcher(
+        store,
+        smtp,
+        message_builder(config),
+        routing_rules(config),
+        completions=JobLogCompletions(client),
+        grace=timedelta(seconds=config.notify.outcome_grace),
+        max_backoff=config.smtp.max_backoff,
+        max_age=config.smtp.max_age,
+        concurrency=config.smtp.max_connections,
+        clock=clock,
+        on_result=count,
+    )
+    return Parts(config, store, client, smtp, metrics, poller, dispatcher, wake)
+
+
+class Daemon:
+    """`notifier run`: poll, diff, commit and deliver until SIGTERM or SIGINT."""
+
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+        self.stop = asyncio.Event()
+        self._started = time.monotonic()
+        self.http_port: int | None = None
+
+    async def run(self) -> None:
+        parts = self.parts
+        await parts.poller.load()
+        http = await start_http(parts.config.http.listen, parts.metrics, self.readiness)
+        if http is not None:
+            self.http_port = http.port
+            log.info("health and metrics on http://%s:%d/", http.host, http.port)
+        self._install_signals()
+        try:
+            async with asyncio.TaskGroup() as group:
+                polling = group.create_task(parts.poller.run(self.stop), name="poller")
+                sending = group.create_task(
+                    parts.dispatcher.run(self.stop, parts.wake, interval=1.0), name="dispatcher"
+                )
+                group.create_task(self._supervise(), name="supervisor")
+                systemd.ready(await self.status_line())
+                log.info("notifier running: %s", await self.status_line())
+                await self.stop.wait()
+                systemd.stopping("stopping: finishing in-flight emails")
+                polling.cancel()
+                await self._drain(sending)
+        finally:
+            if http is not None:
+                await http.close()
+        log.info("notifier stopped; undelivered emails stay pending for the next start")
+
+    async def _drain(self, sending: asyncio.Task[None]) -> None:
+        parts = self.parts
+        parts.wake.set()
+        done, _ = await asyncio.wait({sending}, timeout=SHUTDOWN_DEADLINE)
+        if not done:
+            log.warning(
+                "in-flight emails did not finish within %.0f s; they stay pending",
+                SHUTDOWN_DEADLINE,
+            )
+            sending.cancel()
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._on_signal, signum)
+
+    def _on_signal(self, signum: int) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        self.stop.set()
+
+    async def _supervise(self) -> None:
+        """Watchdog pings from the loop itself (a stuck loop stops pinging), STATUS, gauges."""
+        interval = systemd.watchdog_interval()
+        period = min(STATUS_EVERY, interval / 2) if interval else STATUS_EVERY
+        while not self.stop.is_set():
+            systemd.watchdog()
+            with contextlib.suppress(StoreError):
+                systemd.status(await self.status_line())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=period)
+
+    async def status_line(self) -> str:
+        parts = self.parts
+        counts = await parts.store.counts()
+        pending = counts.get(DeliveryStatus.PENDING, 0)
+        dead = counts.get(DeliveryStatus.DEAD, 0)
+        parts.metrics.set_outbox(pending, dead)
+        health = parts.poller.health
+        companies = len(parts.config.ips.companies) or "all"
+        line = (
+            f"companies: {companies}; active jobs: {health.active_jobs}; "
+            f"outbox: {pending} pending, {dead} dead"
+        )
+        problem = health.store_error or health.refusal()
+        return f"{line}; {problem}" if problem else line
+
+    async def readiness(self) -> tuple[bool, str]:
+        parts = self.parts
+        store_problem = parts.poller.health.store_error or ""
+        if not store_problem:
+            try:
+                await parts.store.check_writable()
+            except StoreError as exc:
+                store_problem = str(exc)
+        return assess_readiness(
+            now=time.monotonic(),
+            started_at=self._started,
+            last_successful_poll=parts.poller.health.last_success(),
+            poll_interval=parts.config.poll.interval,
+            auth_failure=parts.poller.health.refusal(),
+            store_problem=store_problem,
+        )
+
+
+async def run(config: Config) -> int:
+    """`notifier run`. Returns the exit status."""
+    async with open_parts(config) as parts:
+        await Daemon(parts).run()
+    return 0
+
+
+async def once(config: Config) -> int:
+    """`notifier once`: one poll, diff and delivery round. 1 when no company could be polled."""
+    async with open_parts(config) as parts:
+        await parts.poller.load()
+        observed_any = await _poll_once(parts)
+        report = await parts.dispatcher.run_once(utc_now())
+        log.info(
+            "delivery round: %d sent, %d to retry, %d dead, %d skipped, %d awaiting the job log",
+            report.sent,
+            report.retry,
+            report.dead,
+            report.skipped,
+            report.waiting,
+        )
+    return 0 if observed_any else 1
+
+
+async def _poll_once(parts: Parts) -> bool:
+    scopes: Sequence[str] = list(parts.poller.health.scopes)
+    await parts.poller.poll_round(scopes)
+    return any(h.last_success is not None for h in parts.poller.health.scopes.values())
