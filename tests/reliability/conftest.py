@@ -1,0 +1,290 @@
+"""The reliability harness: a real `notifier run` process against the IPS simulator and an SMTP
+sink that live in the test's event loop.
+
+Owns the daemon's configuration file, its life cycle (start, SIGKILL, SIGTERM, restart on the
+same store), the collection of its stderr, and waiting on conditions with deadlines. Every
+daemon's log is checked for the passwords configured here when the test ends: no test may see
+one. Never sleeps as synchronisation; never listens beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from notifier.sim import Pacing, Simulator
+from tests.smtp_sink import SmtpSink
+
+ROOT = Path(__file__).resolve().parents[2]
+IPS_USER = "reliability@example.com"
+IPS_PASSWORD = "ips-Pw-7rQx!reliability"  # distinctive: grepped for in every daemon log
+SMTP_PASSWORD = "smtp-Pw-K9zL!reliability"
+PASSWORDS = (IPS_PASSWORD, SMTP_PASSWORD)
+COMPANY = "47"
+
+
+async def wait_until(
+    condition: Callable[[], bool | Awaitable[bool]], within: float, what: str, every: float = 0.05
+) -> None:
+    """Poll `condition` until it holds; fail after `within` seconds, saying what was awaited."""
+    deadline = time.monotonic() + within
+    while True:
+        result = condition()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
+        await asyncio.sleep(every)
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise TypeError(value)
+
+
+def render_config(sections: dict[str, dict[str, Any]]) -> str:
+    lines: list[str] = []
+    for section, keys in sections.items():
+        lines.append(f"[{section}]")
+        lines.extend(f"{name} = {toml_value(value)}" for name, value in keys.items())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def base_config(
+    ips_url: str, smtp_port: int, store: Path, **overrides: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """A fast-polling configuration; `overrides` maps a section to the keys it replaces."""
+    sections: dict[str, dict[str, Any]] = {
+        "ips": {
+            "url": ips_url,
+            "user": IPS_USER,
+            "password": IPS_PASSWORD,
+            "companies": [COMPANY],
+            "timeout": 2,
+        },
+        "poll": {
+            "interval": 0.2,
+            "finish_confirm_polls": 1,
+            "stall_after": 0,
+            "max_backoff": 1,
+        },
+        "notify": {
+            "events": ["started", "finished"],
+            "default_locale": "en",
+            "outcome_grace": 1,
+        },
+        "smtp": {
+            "host": "127.0.0.1",
+            "port": smtp_port,
+            "from": "IPS Jobs <ips-jobs@example.com>",
+            "timeout": 5,
+            "max_connections": 4,
+            "max_backoff": 2,
+        },
+        "store": {"path": str(store)},
+        "http": {"listen": "127.0.0.1:0"},
+        "log": {"level": "info"},
+    }
+    for section, keys in overrides.items():
+        sections.setdefault(section, {}).update(keys)
+    return sections
+
+
+@dataclass(slots=True)
+class DaemonProcess:
+    """One `notifier run` child. Its stderr goes to a file that outlives restarts."""
+
+    config: Path
+    log_path: Path
+    process: asyncio.subprocess.Process | None = None
+    http_port: int | None = None
+    starts: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        assert self.process is None or self.process.returncode is not None
+        self.starts += 1
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with self.log_path.open("ab") as sink:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "notifier",
+                "run",
+                "-c",
+                str(self.config),
+                cwd=ROOT,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=sink,
+                stderr=sink,
+                env={**os.environ, **self.env},
+            )
+        await wait_until(
+            lambda: self._port_since(offset) is not None or self.exited(),
+            30,
+            "the daemon to serve HTTP",
+        )
+        assert not self.exited(), f"the daemon exited at start:\n{self.log()}"
+        self.http_port = self._port_since(offset)
+
+    def _port_since(self, offset: int) -> int | None:
+        text = self.log_path.read_bytes()[offset:].decode(errors="replace")
+        found = re.search(r"health and metrics on http://[^:]+:(\d+)/", text)
+        return int(found.group(1)) if found else None
+
+    def exited(self) -> bool:
+        return self.process is None or self.process.returncode is not None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind."""
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def terminate(self, within: float = 30) -> int:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.process.wait(), within)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    async def get(self, path: str) -> tuple[int, str]:
+        assert self.http_port is not None
+        url = f"http://127.0.0.1:{self.http_port}{path}"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as response,
+        ):
+            return response.status, await response.text()
+
+
+@dataclass(slots=True)
+class Rig:
+    """Simulator, sink and daemon of one test, with the configuration they share."""
+
+    tmp: Path
+    sim: Simulator
+    sink: SmtpSink
+    store: Path
+    daemons: list[DaemonProcess] = field(default_factory=list)
+
+    def config(self, **overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return base_config(self.sim.url, self.sink.port, self.store, **overrides)
+
+    def daemon(self, sections: dict[str, dict[str, Any]] | None = None) -> DaemonProcess:
+        """A daemon (not started) with this configuration (the rig's default if None)."""
+        number = len(self.daemons)
+        path = self.tmp / f"notifier-{number}.toml"
+        path.write_text(render_config(sections or self.config()))
+        daemon = DaemonProcess(path, self.tmp / f"daemon-{number}.log")
+        self.daemons.append(daemon)
+        return daemon
+
+    async def started(self, sections: dict[str, dict[str, Any]] | None = None) -> DaemonProcess:
+        daemon = self.daemon(sections)
+        await daemon.start()
+        return daemon
+
+    def add_running_job(self, n: int, **fields: Any) -> tuple[str, str]:
+        values = {
+            "company_handle": COMPANY,
+            "name": f"Job {n}",
+            "state": "Running",
+            "submit_user_email": f"user{n}@example.com",
+            "locale": "en-US",
+        }
+        values.update(fields)
+        job = self.sim.add_job(**values)
+        return job.company_handle, job.job_handle
+
+
+LOGS: list[Path] = []
+"""Every daemon log of this session, for the final password check."""
+
+
+def assert_no_password(path: Path) -> None:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    for secret in PASSWORDS:
+        assert secret not in text, f"a configured password appears in {path}"
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    sim = Simulator(user=IPS_USER, password=IPS_PASSWORD, pacing=Pacing(jobs=0))
+    await sim.start()
+    sink = SmtpSink()
+    sink.start()
+    rig = Rig(tmp_path, sim, sink, tmp_path / "state" / "notifier.sqlite3")
+    rig.store.parent.mkdir()
+    try:
+        yield rig
+    finally:
+        for daemon in rig.daemons:
+            if not daemon.exited():
+                await daemon.kill()
+        sink.stop()
+        await sim.stop()
+        for daemon in rig.daemons:
+            LOGS.append(daemon.log_path)
+            assert_no_password(daemon.log_path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_password_in_any_log() -> Iterator[None]:
+    """After the whole run: not one daemon log holds a configured password."""
+    yield
+    for path in LOGS:
+        assert_no_password(path)
+
+
+FIGURES: list[str] = []
+"""Measured figures of this run, printed at the end so `make soak` shows them."""
+
+
+def record_figure(line: str) -> None:
+    FIGURES.append(line)
+    print(line)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("reliability figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+
+
+async def metric(daemon: DaemonProcess, name: str) -> float | None:
+    """The value of one unlabelled Prometheus sample on the daemon's /metrics, None if absent."""
+    status, text = await daemon.get("/metrics")
+    assert status == 200
+    found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else None
