@@ -12,7 +12,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_datetime, format_timedelta, get_timezone_name
 from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 from babel.units import format_unit
@@ -25,6 +25,10 @@ _DURATION_UNITS: tuple[tuple[_DurationUnit, int], ...] = (
     ("minute", 60),
     ("second", 1),
 )
+
+# CLDR has no name for these; babel would call them "Unknown Region (UTC) Time".
+_UNIVERSAL_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT"})
+_UNIVERSAL_ZONES |= {"Universal", "Zulu", "GMT", "Etc/GMT", "Etc/Greenwich", "Greenwich"}
 
 # Decimal (SI) multiples, as the CLDR units name them.
 _SIZE_UNITS: tuple[tuple[str, int], ...] = (
@@ -51,6 +55,12 @@ class Formatter:
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return format_datetime(value, "medium", tzinfo=self.zone, locale=self.locale)
+
+    def zone_name(self) -> str:
+        """The configured time zone as people call it: "Central European Time", "UTC"."""
+        if self.zone.key in _UNIVERSAL_ZONES:
+            return "UTC"
+        return get_timezone_name(self.zone, width="long", locale=self.locale)
 
     def duration(self, value: timedelta) -> str:
         """The two largest units, exactly: "1 hour, 12 minutes", "3 days, 2 hours"."""

@@ -263,6 +263,7 @@ def _facts(
         facts.append(Fact(gettext("Progress"), fmt.percent(job.progress)))
     if event.kind is EventKind.STALLED and job.last_progress_update is not None:
         facts.append(Fact(gettext("Last progress"), fmt.datetime(job.last_progress_update)))
+    facts.append(Fact(gettext("Time zone"), fmt.zone_name()))
     if job.total_size:
         facts.append(Fact(gettext("Size"), fmt.size(job.total_size)))
     if log is not None:

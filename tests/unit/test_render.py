@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -93,6 +94,12 @@ def test_a_stall_says_for_how_long_and_since_when() -> None:
 def test_dates_are_shown_in_the_configured_time_zone() -> None:
     rendered = _render(sample_event(EventKind.STARTED, "ja"), timezone="Asia/Tokyo")
     assert "2026/03/14 17:02:41" in rendered.text
+    assert re.search(r"^タイムゾーン: +日本時間$", rendered.text, re.MULTILINE)
+
+
+def test_utc_is_named_utc() -> None:
+    rendered = _render(sample_event(EventKind.STARTED, "en"))
+    assert re.search(r"^Time zone: +UTC$", rendered.text, re.MULTILINE)
 
 
 def test_a_job_without_start_date_or_log_still_renders() -> None:
@@ -104,7 +111,7 @@ def test_a_job_without_start_date_or_log_still_renders() -> None:
         progress=None,
     )
     rendered = _render(event, None)
-    assert "Started:  Unknown" in rendered.text
+    assert re.search(r"^Started: +Unknown$", rendered.text, re.MULTILINE)
     assert "outcome is unknown" in rendered.text
     assert "Size" not in rendered.text
 
