@@ -216,3 +216,14 @@ async def test_other_api_versions_and_the_unversioned_namespace_work(sim: Simula
     for version in ("2008-01-15", "2012-02-14", "2022-11-01-beta", ""):
         async with IpsClient(sim.url, USER, PASSWORD, api_version=version) as client:
             assert await client.get_active_jobs() == [job]
+
+
+async def test_a_password_xml_cannot_carry_is_a_config_error_that_never_shows_it(
+    sim: Simulator,
+) -> None:
+    bad = "pass\x00word-Secret"
+    async with IpsClient(sim.url, USER, bad) as client:
+        with pytest.raises(IpsPermanentError, match="fix the configuration") as caught:
+            await client.check_login()
+    assert "word-Secret" not in str(caught.value)
+    assert sim.requests == 0
