@@ -65,7 +65,7 @@ def _namespace(tag: object) -> str:
 
 def parse_document(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
     """Parse a whole response safely; reject anything that is not plain, bounded XML."""
-    if not body or not body.strip():
+    if not body or body.isspace():
         raise IpsResponseError(
             "IPS sent an empty response body; check the service URL and try again later"
         )
