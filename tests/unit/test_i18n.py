@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from notifier.mail.i18n import CATALOGS, bcp47, negotiate_locale, translations
 
@@ -92,3 +94,9 @@ def test_only_known_catalog_names_are_loaded() -> None:
         translations("../../etc/passwd")
     with pytest.raises(ValueError, match="unknown catalog"):
         bcp47("en-US")
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.none(), st.text(), st.from_regex(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,3}")))
+def test_any_string_selects_a_shipped_catalog(tag: str | None) -> None:
+    assert negotiate_locale(tag) in CATALOGS

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_datetime
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markupsafe import escape
 
 from notifier.core.events import Completion, Event, EventKind, Outcome
@@ -144,6 +146,7 @@ HOSTILE_NAMES = [
     "Launch 🎉 team 👩\u200d💻",
     "<script>alert('x')</script> & co",
     "Ünïcödé — 日本語ジョブ — ملف",
+    "lone \ud800 surrogate \udfff",
 ]
 
 
@@ -222,3 +225,23 @@ def test_a_naive_event_time_is_taken_as_utc() -> None:
     naive = dataclasses.replace(event, at=datetime(2026, 3, 14, 9, 48, 19))
     _, parsed = _received(naive, completion)
     assert parsedate_to_datetime(parsed["Date"]) == datetime(2026, 3, 14, 9, 48, 19, tzinfo=UTC)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.text(max_size=300),
+    handle=st.text(max_size=100),
+    locale=st.text(max_size=20),
+)
+def test_no_job_name_handle_or_locale_breaks_the_headers(
+    name: str, handle: str, locale: str
+) -> None:
+    event, completion = _failed(locale, name=name, job_handle=handle, description=name)
+    raw, parsed = _received(event, completion)
+    assert raw.isascii()
+    assert [address for _, address in getaddresses(parsed.get_all("To", []))] == [RECIPIENT]
+    assert parsed["Bcc"] is None and parsed["Cc"] is None
+    for header in ("Subject", "X-IPS-Job-Handle"):
+        value = str(parsed[header] or "")
+        assert not any(unicodedata.category(ch) in {"Cc", "Zl", "Zp"} for ch in value)
+    assert parsed.get_body(("html",)) is not None
