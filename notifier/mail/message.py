@@ -14,7 +14,8 @@ from email.utils import format_datetime
 
 from notifier.core.events import Completion, Event, EventKind
 from notifier.mail.i18n import bcp47
-from notifier.mail.render import RenderedEmail, header_text, render_bodies, status_of
+from notifier.mail.render import RenderedEmail, render_bodies, status_of
+from notifier.mail.safe_text import header_text
 
 MESSAGE_ID_DOMAIN = "ips-job-notifier"
 HANDLE_HEADER_LIMIT = 200

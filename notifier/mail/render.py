@@ -21,6 +21,7 @@ from notifier.core.events import Completion, Event, EventKind, Outcome
 from notifier.ips.models import ActiveJob, JobState, JobType
 from notifier.mail.formatting import Formatter
 from notifier.mail.i18n import N_, bcp47, negotiate_locale, translations
+from notifier.mail.safe_text import body_text, header_text, truncate
 
 SUBJECT_NAME_LIMIT = 80
 BODY_NAME_LIMIT = 500
@@ -163,43 +164,6 @@ def status_of(event: Event, completion: Completion | None) -> str:
     if completion is not None:
         return completion.outcome.value
     return Outcome.STOPPED.value if event.went_through_stopping else Outcome.UNKNOWN.value
-
-
-def header_text(value: str) -> str:
-    """One line safe for a header: no control, format or separator characters."""
-    kept = [ch if ch.isprintable() or ch in _KEPT_FORMAT else " " for ch in value]
-    return _SPACES.sub(" ", "".join(kept)).strip()
-
-
-def body_text(value: str, *, multiline: bool = False) -> str:
-    """Text from IPS made safe to show: no controls, no bidi overrides, no lone surrogates."""
-    lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    cleaned = [_SPACES.sub(" ", "".join(map(_body_char, line))).strip() for line in lines]
-    if multiline:
-        return "\n".join(cleaned).strip("\n")
-    return " ".join(part for part in cleaned if part)
-
-
-def truncate(value: str, limit: int) -> str:
-    if len(value) <= limit:
-        return value
-    cut = value[: limit - 1]
-    # Do not leave half of an emoji sequence or a combining mark at the end.
-    while cut and unicodedata.category(cut[-1]) in {"Mn", "Me", "Cf"}:
-        cut = cut[:-1]
-    return cut.rstrip() + "\u2026"
-
-
-_SPACES = re.compile(r"\s+")
-# Joiners and emoji tag characters carry meaning inside names and cannot reorder text.
-_KEPT_FORMAT = frozenset("\u200c\u200d") | frozenset(map(chr, range(0xE0020, 0xE0080)))
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _body_char(ch: str) -> str:
-    if ch in _BIDI_CONTROLS or unicodedata.category(ch) in {"Cc", "Cs", "Zl", "Zp"}:
-        return " "
-    return ch
 
 
 def _job_name(job: ActiveJob) -> str:
