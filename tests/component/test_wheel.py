@@ -1,14 +1,15 @@
 """The built wheel carries its templates and catalogs: installed outside the repository, it
 renders a Japanese email.
 
-Builds the wheel from this checkout with pip (the build backend comes from the package index
-or pip's cache), installs it into a fresh virtual environment in a temporary directory, and
-lends that environment this venv's third-party packages only, so that `notifier` itself can
-only come from the wheel.
+Builds the wheel with pip from a copy of the package sources (the build backend comes from
+the package index or pip's cache), installs it into a fresh virtual environment in a
+temporary directory, and lends that environment this venv's third-party packages only, so
+that `notifier` itself can only come from the wheel.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -39,8 +40,13 @@ def _run(*args: str | Path, cwd: Path, timeout: float = 180) -> subprocess.Compl
     )
 
 
-def _build_wheel(dist: Path) -> Path:
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, ROOT, cwd=dist)
+def _build_wheel(dist: Path, source: Path) -> Path:
+    # From a copy of what the wheel is made of, so the build leaves nothing in the checkout.
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "notifier", source / "notifier", ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, source, cwd=dist)
     (wheel,) = dist.glob("ips_job_notifier-*.whl")
     return wheel
 
@@ -64,7 +70,7 @@ def _fresh_environment(where: Path, wheel: Path) -> Path:
 def test_the_installed_wheel_renders_a_japanese_email(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     dist.mkdir()
-    wheel = _build_wheel(dist)
+    wheel = _build_wheel(dist, tmp_path / "source")
     shipped = set(zipfile.ZipFile(wheel).namelist())
     for catalog in CATALOGS:
         assert f"notifier/locales/{catalog}/LC_MESSAGES/notifier.po" in shipped
