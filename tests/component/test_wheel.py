@@ -1,5 +1,5 @@
 """The built wheel carries its templates and catalogs: installed outside the repository, it
-renders a Japanese email.
+renders a Japanese email with `python -m notifier preview`.
 
 Builds the wheel with pip from a copy of the package sources (the build backend comes from
 the package index or pip's cache), installs it into a fresh virtual environment in a
@@ -23,10 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ["layout.html", "layout.txt"] + [
     f"{kind}.j2" for kind in ("queued", "started", "progress", "stalled", "stopping", "finished")
 ]
-PREVIEW = (
-    "from notifier.mail.preview import preview; "
-    "print(preview('finished', 'failed', 'ja-JP', 'text'))"
-)
+PREVIEW = ["preview", "--locale", "ja-JP", "--event", "finished", "--outcome", "failed"]
 
 
 def _run(*args: str | Path, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -83,7 +80,7 @@ def test_the_installed_wheel_renders_a_japanese_email(tmp_path: Path) -> None:
     origin = _run(python, "-I", "-c", "import notifier; print(notifier.__file__)", cwd=elsewhere)
     assert origin.stdout.strip().startswith(str(tmp_path / "venv"))
 
-    shown = _run(python, "-I", "-c", PREVIEW, cwd=elsewhere).stdout
+    shown = _run(python, "-I", "-m", "notifier", *PREVIEW, cwd=elsewhere).stdout
     assert shown.startswith("ジョブが失敗しました\n")
     assert "35 件のファイルを処理できませんでした。" in shown
     assert "Dynamic Media Classic の［ジョブ］>［過去のジョブ］" in shown
