@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from notifier.ips.errors import IpsTransportError
 from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
 from notifier.mail.completions import JobLogCompletions
 from notifier.mail.dispatcher import BASE_BACKOFF, DeliveryResult, Dispatcher
+from notifier.mail.message import build_message
 from notifier.mail.sender import Mailer
 from notifier.store.protocol import Delivery, DeliveryStatus
 from notifier.store.sqlite import SqliteStore
@@ -209,6 +211,28 @@ async def test_a_due_delivery_is_sent_to_the_submitter_and_recorded_with_its_mes
     assert delivery.message_id == received.message["Message-ID"]
     assert report.sent == 1
     assert world.results == [DeliveryResult.SENT]
+
+
+async def test_the_localized_email_travels_whole_and_its_message_id_is_recorded(
+    world: World,
+) -> None:
+    localized = partial(
+        build_message, sender="IPS Jobs <ips-jobs@example.com>", default_locale="en"
+    )
+    finished = replace(event(EventKind.FINISHED), job=replace(job(), locale="pt-BR"))
+    await world.enqueue(finished)
+    dispatcher = Dispatcher(world.store, world.mailer, localized, EVERY_KIND, clock=world.clock)
+
+    await dispatcher.run_once(T0)
+
+    [received] = world.sink.messages
+    sent = received.message
+    assert received.rcpt_tos == ("ana@example.com",)
+    assert sent["Content-Language"] == "pt-BR"
+    assert sent["X-IPS-Job-Event"] == "finished"
+    assert sent["X-IPS-Job-Outcome"] == "unknown"
+    assert "Spring catalogue" in sent["Subject"]
+    assert (await world.only()).message_id == sent["Message-ID"]
 
 
 async def test_a_4xx_is_retried_later_with_backoff_then_sent(world: World) -> None:
