@@ -90,7 +90,7 @@ def base_config(
             "max_backoff": 1,
         },
         "notify": {
-            "events": ["started", "finished"],
+            "events": ["finished"],
             "default_locale": "en",
             "outcome_grace": 1,
         },

@@ -79,6 +79,7 @@ async def run_load(rig: Rig, seconds: float) -> None:
         rig.config(
             ips={"companies": companies, "timeout": 10},
             poll={"interval": 1.0, "finish_confirm_polls": 2},
+            notify={"events": ["started", "finished"]},
         )
     )
 
