@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -37,6 +37,7 @@ IPS_PASSWORD = "ips-Pw-e2e-Q7zK4vX"  # distinctive, to be searched for
 WRONG_IPS_PASSWORD = "not-the-ips-Pw-R2d9Lm"  # distinctive, to be searched for
 SMTP_USER = "relay-e2e"
 SMTP_PASSWORD = "smtp-Pw-e2e-M3nB8wJ"  # distinctive, to be searched for
+WRONG_SMTP_PASSWORD = "not-the-smtp-Pw-T5c1Hy"  # distinctive, to be searched for
 SENDER = "IPS Jobs <ips-jobs@example.com>"
 
 #: Variables of the test runner's environment that would change what the process does.
@@ -55,7 +56,7 @@ def secret_forms(*secrets: str) -> list[str]:
     return forms
 
 
-SECRETS = secret_forms(IPS_PASSWORD, WRONG_IPS_PASSWORD, SMTP_PASSWORD)
+SECRETS = secret_forms(IPS_PASSWORD, WRONG_IPS_PASSWORD, SMTP_PASSWORD, WRONG_SMTP_PASSWORD)
 
 
 async def wait_until(condition: Callable[[], bool], what: str, *, within: float = DEADLINE) -> None:
@@ -65,6 +66,17 @@ async def wait_until(condition: Callable[[], bool], what: str, *, within: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def wait_for(
+    probe: Callable[[], Awaitable[bool]], what: str, *, within: float = DEADLINE
+) -> None:
+    """As `wait_until`, for a condition that has to be asked over the network."""
+    deadline = time.monotonic() + within
+    while not await probe():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
+        await asyncio.sleep(0.05)
 
 
 # --- what the processes printed -------------------------------------------------------------
