@@ -164,6 +164,8 @@ def assemble(
         routing_rules(config),
         completions=JobLogCompletions(client),
         grace=timedelta(seconds=config.notify.outcome_grace),
+        # A job log is usually written a poll or so after the job leaves the list.
+        ask_every=config.poll.interval,
         max_backoff=config.smtp.max_backoff,
         max_age=config.smtp.max_age,
         concurrency=config.smtp.max_connections,

@@ -49,8 +49,8 @@ DEMO_OUTCOMES = (
     Outcome.SUCCEEDED, Outcome.FAILED, Outcome.WARNINGS, Outcome.SUCCEEDED, Outcome.STOPPED,
     Outcome.FATAL, Outcome.SUCCEEDED, Outcome.WARNINGS, Outcome.SUCCEEDED, Outcome.FAILED,
 )  # fmt: skip
-DEADLINE = 75.0
-"""Seconds after which the demo ends even if a job is still going."""
+DEADLINE_TICKS = 60
+"""Simulator ticks after which the demo ends even if a job is still going."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,9 @@ class MailSink:
         return "250 Message accepted for delivery"
 
 
-async def run_demo(out_dir: str = "demo-mail", seed: int = 7) -> int:
+async def run_demo(out_dir: str = "demo-mail", seed: int = 7, tick: float = 1.2) -> int:
+    """Run the demo; `tick` is the simulator's seconds per step (the whole story takes
+    about 25 ticks). 0 when emails arrived, 1 when none did."""
     setup_logging("warning")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-session chatter
     folder = Path(out_dir)
@@ -108,7 +110,7 @@ async def run_demo(out_dir: str = "demo-mail", seed: int = 7) -> int:
         lambda: SMTP(sink, hostname="demo-sink.localhost"), "127.0.0.1", 0
     )
     smtp_port = smtp_server.sockets[0].getsockname()[1]
-    pacing = Pacing(tick=1.2, jobs=len(DEMO_LOCALES), run_ticks=(5, 12), stall_chance=0.0)
+    pacing = Pacing(tick=tick, jobs=len(DEMO_LOCALES), run_ticks=(5, 12), stall_chance=0.0)
     sim = Simulator(seed=seed, pacing=pacing)
     try:
         await sim.start()
@@ -117,8 +119,8 @@ async def run_demo(out_dir: str = "demo-mail", seed: int = 7) -> int:
         print(f"SMTP sink:     127.0.0.1:{smtp_port} (emails saved in {folder}/)")
         print(f"{len(DEMO_LOCALES)} jobs in {len(DEMO_LOCALES)} languages are starting...\n")
         with tempfile.TemporaryDirectory(prefix="notifier-demo-") as tmp:
-            config = _config(sim.url, smtp_port, Path(tmp) / "demo.sqlite3")
-            await _run_until_quiet(config, sim, started)
+            config = _config(sim.url, smtp_port, Path(tmp) / "demo.sqlite3", tick)
+            await _run_until_quiet(config, sim, started + DEADLINE_TICKS * tick)
     finally:
         await sim.stop()
         smtp_server.close()
@@ -149,14 +151,15 @@ def _script_jobs(sim: Simulator, pacing: Pacing) -> None:
             plan.stall_at, plan.stall_ticks = 2, 5
 
 
-def _config(ips_url: str, smtp_port: int, store: Path) -> Config:
+def _config(ips_url: str, smtp_port: int, store: Path, tick: float) -> Config:
+    # Polls several times a tick; a stall (5 ticks, see _script_jobs) outlasts stall_after.
     return Config(
         ips=IpsConfig(url=ips_url, user=DEFAULT_USER, password=Secret(DEFAULT_PASSWORD)),
         smtp=SmtpConfig(sender="IPS Jobs <ips-jobs@example.com>", host="127.0.0.1", port=smtp_port),
-        poll=PollConfig(interval=0.5, finish_confirm_polls=2, stall_after=3.0),
+        poll=PollConfig(interval=tick * 0.4, finish_confirm_polls=2, stall_after=tick * 2.5),
         notify=NotifyConfig(
             events=(EventKind.STARTED, EventKind.STALLED, EventKind.STOPPING, EventKind.FINISHED),
-            outcome_grace=10.0,
+            outcome_grace=tick * 8,
         ),
         store=StoreConfig(path=store),
         http=HttpConfig(listen=""),
@@ -164,12 +167,12 @@ def _config(ips_url: str, smtp_port: int, store: Path) -> Config:
     )
 
 
-async def _run_until_quiet(config: Config, sim: Simulator, started: float) -> None:
+async def _run_until_quiet(config: Config, sim: Simulator, deadline: float) -> None:
     async with open_parts(config) as parts:
         daemon = Daemon(parts)
         running = asyncio.create_task(daemon.run())
         try:
-            while time.monotonic() - started < DEADLINE and not running.done():
+            while time.monotonic() < deadline and not running.done():
                 await asyncio.sleep(0.5)
                 if sim.state.jobs or parts.poller.state.jobs:
                     continue

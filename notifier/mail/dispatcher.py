@@ -192,12 +192,14 @@ class Dispatcher:
         return wanted
 
     def _time_to_ask(self, awaiting: list[Delivery], now: datetime) -> bool:
-        """Ask for job logs when a finished job is new, else every `ask_every` seconds:
-        rounds can be a second apart, and IPS should not be asked that often."""
+        """Ask for job logs when a finished job is new or its grace period is over, else
+        every `ask_every` seconds: rounds can be a second apart, and IPS should not be asked
+        that often."""
         if self._completions is None:
             return True
         fresh = any(delivery.id not in self._asked for delivery in awaiting)
-        if not fresh and self._next_ask is not None and now < self._next_ask:
+        overdue = any(now - delivery.event.at >= self._grace for delivery in awaiting)
+        if not (fresh or overdue) and self._next_ask is not None and now < self._next_ask:
             return False
         self._asked = {delivery.id for delivery in awaiting}
         self._next_ask = now + self._ask_every

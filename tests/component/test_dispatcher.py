@@ -460,6 +460,20 @@ async def test_ips_is_asked_at_once_for_a_new_finished_job_then_only_every_ask_e
     assert ips.calls == 3
 
 
+async def test_the_end_of_the_grace_period_does_not_wait_for_the_next_ask(
+    world: World,
+) -> None:
+    ips = JobLogs()  # IPS answers, but never writes this job's log
+    dispatcher = world.dispatcher(completions=JobLogCompletions(ips), ask_every=3600.0)
+    await world.enqueue(event(EventKind.FINISHED))
+
+    assert (await dispatcher.run_once(T0)).waiting == 1
+    report = await dispatcher.run_once(T0 + timedelta(minutes=10))
+
+    assert report.sent == 1
+    assert world.sink.messages[0].message["Subject"] == "Spring catalogue: finished (unknown)"
+
+
 async def test_a_finished_job_not_to_be_mailed_costs_no_job_log_call(world: World) -> None:
     ips = JobLogs()
     rules = RoutingRules(events=frozenset({EventKind.STARTED}))
