@@ -43,6 +43,12 @@ SHUTDOWN_DEADLINE = 20.0
 STATUS_EVERY = 5.0
 """Seconds between STATUS=/outbox gauge refreshes."""
 
+KEEP_SENT = timedelta(days=30)
+"""How long sent and skipped deliveries stay in the store (for `notifier outbox`, audits)."""
+
+PRUNE_EVERY = 3600.0
+"""Seconds between prunings of old sent and skipped deliveries."""
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -234,12 +240,25 @@ class Daemon:
         """Watchdog pings from the loop itself (a stuck loop stops pinging), STATUS, gauges."""
         interval = systemd.watchdog_interval()
         period = min(STATUS_EVERY, interval / 2) if interval else STATUS_EVERY
+        next_prune = time.monotonic()
         while not self.stop.is_set():
             systemd.watchdog()
             with contextlib.suppress(StoreError):
                 systemd.status(await self.status_line())
+            if time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + PRUNE_EVERY
+                await self._prune()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), timeout=period)
+
+    async def _prune(self) -> None:
+        try:
+            removed = await self.parts.store.prune(utc_now() - KEEP_SENT)
+        except StoreError as exc:
+            log.warning("could not prune old deliveries (will try again): %s", exc)
+            return
+        if removed:
+            log.info("pruned %d sent or skipped deliveries older than %s", removed, KEEP_SENT)
 
     async def status_line(self) -> str:
         parts = self.parts
