@@ -65,7 +65,7 @@ async def test_readiness_follows_ips_refusing_the_credentials_and_metrics_count_
             return status == 503 and "authenticationFault 10001" in reason
 
         await wait_for(refused, "/readyz to answer 503 naming the authentication fault")
-        assert "IPS refuses the poll" in daemon.log
+        await daemon.wait_for_log("IPS refuses the poll")
 
         world.sim.clear_faults()
 

@@ -1,4 +1,4 @@
-"""Passwords never reach the output, even at debug level and when a login fails.
+"""Passwords never reach the output or the store, even at debug level and when a login fails.
 
 Every test of this package checks its processes' output (see conftest.transcript); these
 provoke the paths most likely to leak: failed logins, and a full debug log of a send.
@@ -52,3 +52,6 @@ async def test_a_daemon_logging_at_debug_level_prints_no_password(
     assert world.sink.messages[0].login is not None, "the email went through an SMTP login"
     assert "job event started for Secretive" in daemon.log
     assert not [form for form in SECRETS if form in daemon.log]
+    stored = b"".join(path.read_bytes() for path in world.dir.glob("state.sqlite3*"))
+    assert stored, "the store was written"
+    assert not [form for form in SECRETS if form.encode() in stored], "a password in the store"
