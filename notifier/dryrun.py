@@ -47,6 +47,12 @@ async def dry_run(config: Config, out: TextIO) -> int:
                 finished = [d for d in deliveries if d.event.kind is EventKind.FINISHED]
                 completions = await JobLogCompletions(client)(finished, now, timedelta(0))
                 out.write(f"dry run: {len(events)} event(s); nothing is recorded or sent\n")
+                if not config.store.path.exists():
+                    out.write(
+                        f"dry run: {config.store.path} does not exist yet, so this is a first "
+                        f"poll: its {len(parts.poller.state.jobs)} active job(s) would be "
+                        "recorded without emails and followed from the next poll on\n"
+                    )
                 for delivery in deliveries:
                     _print(config, delivery, completions.get(delivery.id), out)
         finally:
