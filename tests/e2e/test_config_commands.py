@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import WRONG_IPS_PASSWORD, Notifier, Sections, World, toml_text
+from tests.e2e.conftest import (
+    IPS_PASSWORD,
+    WRONG_IPS_PASSWORD,
+    Notifier,
+    Sections,
+    World,
+    toml_text,
+)
 
 VALID: Sections = {
     "ips": {"url": "http://127.0.0.1:9/scene7/services/IpsApiService", "user": "bot@example.com"},
@@ -80,3 +87,22 @@ async def test_check_config_connect_with_a_wrong_ips_password_says_so_without_pr
     assert "authentication" in result.stdout.lower()
     assert WRONG_IPS_PASSWORD not in result.output
     assert "(starttls): OK" in result.stdout, "SMTP is still checked and fine"
+
+
+async def test_systemd_credentials_and_state_directory_are_used(
+    world: World, notifier: Notifier
+) -> None:
+    credentials = world.dir / "credentials"
+    credentials.mkdir()
+    (credentials / "ips-password").write_text(IPS_PASSWORD + "\n", encoding="utf-8")
+    state = world.dir / "state"
+    state.mkdir()
+    config = world.config(ips={"password": WRONG_IPS_PASSWORD})
+    env = {"CREDENTIALS_DIRECTORY": str(credentials), "STATE_DIRECTORY": str(state)}
+    checked = await notifier.run("check-config", "--connect", "-c", str(config), env=env)
+    assert checked.returncode == 0, checked.output
+    assert "logged in as" in checked.stdout
+    once = await notifier.run("once", "-c", str(config), env=env)
+    assert once.returncode == 0, once.output
+    assert (state / "state.sqlite3").exists()
+    assert not world.store.exists(), "the relative store path is under $STATE_DIRECTORY"
