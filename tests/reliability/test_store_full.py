@@ -24,7 +24,7 @@ import pytest
 from notifier.config import load_config
 from notifier.daemon import Daemon, assemble, ips_client, mailer, utc_now
 from notifier.store.sqlite import SqliteStore
-from tests.reliability.conftest import COMPANY, Rig, record_figure, wait_until
+from tests.reliability.conftest import COMPANY, PASSWORDS, Rig, record_figure, wait_until
 
 JOBS = 30
 LONG = "Beschreibung " * 300  # ~4 KB per event: more than the free space of any page
@@ -102,6 +102,7 @@ async def test_full_store_is_reported_and_loses_no_email(
     await run_daemon(rig, config_path, None, with_room)
     mailed = {m.message["X-IPS-Job-Handle"] for m in rig.sink.messages}
     assert mailed == set(handles)
+    assert not any(secret in caplog.text for secret in PASSWORDS)
     record_figure(
         f"full store ({full} pages, no room): {JOBS} completions held back, "
         f"{len(errors)} ERROR line(s) naming the store, /readyz unready; "
