@@ -10,6 +10,7 @@ one. Never sleeps as synchronisation; never listens beyond 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -56,7 +57,8 @@ def toml_value(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        # A JSON string is a TOML basic string, once DEL is escaped too.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     raise TypeError(value)
