@@ -65,6 +65,12 @@ def cases() -> list[dict[str, str]]:
             "locale": LOCALES[n % len(LOCALES)],
         }
         for n in range(count)
+    ] + [
+        {
+            "name": f"{count} ../../x",
+            "submit_user_email": "plain@example.com",
+            "locale": "../../etc/passwd",
+        }
     ]
 
 
