@@ -114,7 +114,7 @@ def _run(args: argparse.Namespace) -> int:
     config = _config(args)
     try:
         return _asyncio(daemon.run(config))
-    except StoreError as exc:
+    except (StoreError, daemon.StartupError) as exc:
         log.error("%s", exc)
         return EXIT_FAILURE
 

@@ -50,6 +50,10 @@ PRUNE_EVERY = 3600.0
 """Seconds between prunings of old sent and skipped deliveries."""
 
 
+class StartupError(Exception):
+    """The daemon cannot start as configured (e.g. the HTTP port is taken)."""
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -193,7 +197,14 @@ class Daemon:
     async def run(self) -> None:
         parts = self.parts
         await parts.poller.load()
-        http = await start_http(parts.config.http.listen, parts.metrics, self.readiness)
+        listen = parts.config.http.listen
+        try:
+            http = await start_http(listen, parts.metrics, self.readiness)
+        except OSError as exc:
+            raise StartupError(
+                f"http.listen = {listen!r}: cannot listen there ({exc.strerror or exc}); "
+                'choose a free loopback port, or set http.listen = "" to turn HTTP off'
+            ) from None
         if http is not None:
             self.http_port = http.port
             log.info("health and metrics on http://%s:%d/", http.host, http.port)

@@ -253,8 +253,10 @@ class Dispatcher:
         await self._store.mark_sent(delivery.id, str(message["Message-ID"] or ""), self._clock())
         if self._server_down:
             self._server_down = False
-            current.rescheduled += await self._store.reschedule_pending(self._clock())
-            log.info("mail server is back: %d pending deliveries due now", current.rescheduled)
+            due = await self._store.reschedule_pending(self._clock())
+            current.rescheduled += due
+            if due:
+                log.info("the mail server accepts mail: %d waiting deliveries due now", due)
         return self._count(DeliveryResult.SENT)
 
     def _recipient(self, event: Event) -> str | _Skip:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from tests.e2e.conftest import (
@@ -106,3 +108,21 @@ async def test_systemd_credentials_and_state_directory_are_used(
     assert once.returncode == 0, once.output
     assert (state / "state.sqlite3").exists()
     assert not world.store.exists(), "the relative store path is under $STATE_DIRECTORY"
+
+
+async def test_a_taken_http_port_is_named_without_a_traceback(
+    world: World, notifier: Notifier
+) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    host, port = taken.getsockname()
+    try:
+        config = world.config(http={"listen": f"{host}:{port}"})
+        daemon = await notifier.start(config)
+        code = await daemon.wait()
+    finally:
+        taken.close()
+    assert code == 1
+    assert f"http.listen = '{host}:{port}'" in daemon.log
+    assert "Traceback" not in daemon.log
