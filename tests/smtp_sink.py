@@ -196,7 +196,8 @@ class _Handler:
                     mail_from=envelope.mail_from or "",
                     rcpt_tos=tuple(envelope.rcpt_tos),
                     data=content,
-                    tls=server.transport.get_extra_info("ssl_object") is not None,
+                    tls=server.transport is not None
+                    and server.transport.get_extra_info("ssl_object") is not None,
                     login=login,
                 )
             )
