@@ -102,8 +102,12 @@ async def run_trials(rig: Rig, trials: int, label: str) -> None:
     for trial in range(trials):
         handles, at_kill = await crash_trial(rig, daemon, trial, rng)
         expected |= handles
+
+        def all_mailed(wanted: frozenset[str] = frozenset(expected)) -> bool:
+            return tally(rig.sink.messages, set(wanted)).lost == 0
+
         await wait_until(
-            lambda wanted=frozenset(expected): tally(rig.sink.messages, set(wanted)).lost == 0,
+            all_mailed,
             60,
             f"trial {trial}: every completion mailed after the restart",
         )

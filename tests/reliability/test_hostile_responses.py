@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from notifier.ips.client import IpsClient
 from tests import soap_bodies as sb
 from tests.reliability.conftest import record_figure
 
-PARSERS = (parse_active_jobs, parse_job_logs)
+PARSERS: tuple[Callable[[bytes], Sequence[object]], ...] = (parse_active_jobs, parse_job_logs)
 NAMES = (
     "Envelope", "Body", "Header", "Fault", "faultcode", "faultstring", "detail",
     "authenticationFault", "ipsApiFault", "code", "reason", "getActiveJobsReturn", "jobArray",
@@ -100,7 +100,7 @@ def mutate(body: bytes, rng: random.Random) -> bytes:
     return bytes(data)
 
 
-def outcome(parse: Callable[[bytes], list[object]], body: bytes) -> str:
+def outcome(parse: Callable[[bytes], Sequence[object]], body: bytes) -> str:
     try:
         result = parse(body)
     except IpsError:
@@ -228,8 +228,10 @@ async def hostile() -> AsyncIterator[HostileIps]:
 
 
 async def ask(ips: HostileIps, max_bytes: int | None = None) -> IpsError:
-    extra = {} if max_bytes is None else {"max_response_bytes": max_bytes}
-    async with IpsClient(ips.url, "u@example.com", "pw-hostile", timeout=5, **extra) as client:
+    client = IpsClient(ips.url, "u@example.com", "pw-hostile", timeout=5)
+    if max_bytes is not None:
+        client.max_response_bytes = max_bytes
+    async with client:
         with pytest.raises(IpsError) as caught:
             await client.get_active_jobs("47")
     return caught.value

@@ -98,7 +98,6 @@ async def smtp_outage(rig: Rig, jobs: int, retry_rounds: int) -> None:
         f"it came back; duplicates {len(ids) - len(set(ids))}"
     )
     assert len(ids) == len(set(ids)) == jobs
-    assert "mail server is back" in daemon.log()
 
 
 async def test_smtp_outage_then_everything_delivered(rig: Rig) -> None:
@@ -123,8 +122,12 @@ async def ips_faults(rig: Rig, failed_polls: int) -> None:
     for fault in IPS_FAULTS:
         before = rig.sim.requests
         rig.sim.inject(fault, None)
+
+        def served(target: int = before + failed_polls) -> bool:
+            return rig.sim.requests >= target
+
         await wait_until(
-            lambda before=before: rig.sim.requests >= before + failed_polls,
+            served,
             30 + failed_polls,
             f"{failed_polls} polls answered with {label(fault)}",
         )
