@@ -1,0 +1,213 @@
+"""docs/BENCHMARKS.md from the figures of one `bench/run.py` run.
+
+Owns the table (what, peer, ratio, goal, met), the machine description and the notes on each
+missed goal (its profiled cause and the suggested fix). Never measures anything.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+Figures = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    what: str
+    peer: str
+    figure: str
+    goal: str
+    met: bool
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
+    return platform.processor() or "unknown"
+
+
+def machine() -> dict[str, str]:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return {
+        "CPU": cpu_model(),
+        "Cores": str(os.cpu_count()),
+        "Python": f"{platform.python_implementation()} {platform.python_version()}",
+        "System": f"{platform.system()} {platform.release()}",
+        "Load average at start (1, 5, 15 min)": load,
+    }
+
+
+def parse_rows(f: Figures) -> list[Row]:
+    what = f"Parse a {f['jobs']:,}-job getActiveJobs response ({f['body_bytes'] / 1e6:.1f} MB)"
+    return [
+        Row(what, "zeep (same schema)", f"zeep/ours = {f['zeep_over_ours']:.1f}x", ">= 10x",
+            f["zeep_over_ours"] >= 10),
+        Row(what, "bare lxml.etree.fromstring", f"ours/lxml = {f['ours_over_lxml']:.2f}x",
+            "<= 2.5x", f["ours_over_lxml"] <= 2.5),
+    ]  # fmt: skip
+
+
+def diff_rows(f: Figures) -> list[Row]:
+    what = f"Diff + commit {f['jobs']:,} jobs, {f['changed_jobs']} changed (CPU)"
+    return [
+        Row(what, "(absolute)", f"{f['diff_plus_commit_ms']:.1f} ms", "< 50 ms",
+            f["diff_plus_commit_ms"] < 50),
+        Row(what, "rewrite-everything commit", f"naive/ours = {f['naive_over_commit']:.1f}x",
+            ">= 10x", f["naive_over_commit"] >= 10),
+    ]  # fmt: skip
+
+
+def burst_rows(f: Figures) -> list[Row]:
+    return [
+        Row(
+            f"Burst: {f['jobs']:,} jobs finish at once, until the last email is accepted",
+            f"raw aiosmtplib, prebuilt emails, {f['connections']} connections",
+            f"{f['daemon_over_raw_rate']:.2f} of the raw rate "
+            f"({f['daemon_per_s']:.0f} vs {f['raw_per_s']:.0f} emails/s)",
+            ">= 0.7",
+            f["daemon_over_raw_rate"] >= 0.7,
+        )
+    ]
+
+
+def latency_rows(f: Figures) -> list[Row]:
+    return [
+        Row(
+            f"Latency: {f['jobs']} jobs change at random; from the poll that saw it to acceptance",
+            "(absolute)",
+            f"p99 {f['p99_ms']:.0f} ms (p50 {f['p50_ms']:.0f}, max {f['max_ms']:.0f})",
+            "p99 < 250 ms",
+            f["p99_ms"] < 250,
+        )
+    ]
+
+
+def render_rows(f: Figures) -> list[Row]:
+    what = f"Render emails across the {f['catalogs']} catalogs"
+    peer = "plain Jinja2, identity gettext, preformatted values"
+    return [
+        Row(f"{what}: render_bodies", peer,
+            f"{f['ours_over_plain']:.2f} ({f['ours_per_s']:,} vs {f['plain_per_s']:,}/s)",
+            ">= 0.5", f["ours_over_plain"] >= 0.5),
+        Row(f"{what}: build_message (with MIME)", peer,
+            f"{f['mime_over_plain']:.2f} ({f['mime_per_s']:,} vs {f['plain_per_s']:,}/s)",
+            "(information)", True),
+    ]  # fmt: skip
+
+
+def footprint_rows(f: Figures) -> list[Row]:
+    what = (
+        f"Idle `notifier run`, {f['jobs']} jobs, poll every {f['poll_interval_s']:.0f} s, "
+        f"{f['watched_s'] / 60:.1f} min"
+    )
+    return [
+        Row(what, "(absolute)", f"RSS {f['peak_rss_mb']:.1f} MB", "< 60 MB",
+            f["peak_rss_mb"] < 60),
+        Row(what, "(absolute)", f"CPU {f['cpu_percent']:.3f} % of one core", "< 0.5 %",
+            f["cpu_percent"] < 0.5),
+    ]  # fmt: skip
+
+
+def scale_rows(f: Figures) -> list[Row]:
+    sizes = f["sizes"]
+    span = f"{sizes[0]['jobs']:,} to {sizes[-1]['jobs']:,} jobs"
+    return [
+        Row(f"One poll (parse + diff + commit), 1 % changed, {span}", "itself at 1,000 jobs",
+            f"per-job cost {f['later_per_job_ratio']:.2f}x", "about 1x (linear)",
+            f["later_per_job_ratio"] <= 1.5),
+        Row(f"First poll (every job new), {span}", "itself at 1,000 jobs",
+            f"per-job cost {f['first_per_job_ratio']:.2f}x", "about 1x (linear)",
+            f["first_per_job_ratio"] <= 1.5),
+        Row("Largest snapshot within a 1 s poll (extrapolated)", "-",
+            f"about {f['largest_in_1s_jobs']:,} jobs", "(information)", True),
+    ]  # fmt: skip
+
+
+ROWS: dict[str, Callable[[Figures], list[Row]]] = {
+    "parse": parse_rows,
+    "diff": diff_rows,
+    "burst": burst_rows,
+    "latency": latency_rows,
+    "render": render_rows,
+    "footprint": footprint_rows,
+    "scale": scale_rows,
+}
+
+
+def rows_of(name: str, figures: Figures) -> list[Row]:
+    return ROWS[name](figures)
+
+
+def _table(rows: list[Row]) -> list[str]:
+    lines = ["| What | Peer | Measured | Goal | Met |", "|---|---|---|---|---|"]
+    for row in rows:
+        met = "yes" if row.met else "**no**"
+        lines.append(f"| {row.what} | {row.peer} | {row.figure} | {row.goal} | {met} |")
+    return lines
+
+
+def _details(results: dict[str, Figures | str]) -> list[str]:
+    lines = ["## Figures", ""]
+    for name, figures in results.items():
+        lines.append(f"### {name}")
+        lines.append("")
+        if isinstance(figures, str):
+            lines += ["Did not run:", "", "```", figures.strip(), "```", ""]
+            continue
+        lines.append("```")
+        for key, value in figures.items():
+            if key == "sizes":
+                for size in value:
+                    lines.append(f"sizes: {_plain(size)}")
+            else:
+                lines.append(f"{key}: {_plain(value)}")
+        lines += ["```", ""]
+    return lines
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_plain(v)}" for k, v in value.items())
+    return str(value)
+
+
+def markdown(
+    results: dict[str, Figures | str],
+    host: dict[str, str],
+    started: datetime,
+    seconds: float,
+    intro: str,
+    findings: dict[str, str],
+    rerun: str,
+) -> str:
+    rows: list[Row] = []
+    missed: list[str] = []
+    for name, figures in results.items():
+        if isinstance(figures, str):
+            continue
+        found = rows_of(name, figures)
+        rows += found
+        if not all(row.met for row in found):
+            missed.append(name)
+    lines = ["# Benchmarks", "", intro.strip(), ""]
+    lines += [
+        f"Run on {started.astimezone(UTC):%Y-%m-%d %H:%M} UTC, {seconds / 60:.1f} minutes in all.",
+        "",
+    ]
+    lines += [f"- {key}: {value}" for key, value in host.items()]
+    lines += ["", "## Results", "", *_table(rows), ""]
+    if missed:
+        lines += ["## Goals missed: causes and suggested fixes", ""]
+        for name in missed:
+            lines += [f"### {name}", "", findings.get(name, "Not profiled yet.").strip(), ""]
+    lines += ["## How to rerun", "", rerun.strip(), "", *_details(results)]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,82 @@
+"""Every benchmark runs end to end at a toy size, and its figures make a BENCHMARKS page.
+
+Not a performance test: nothing here asserts a time. It keeps `make bench` from rotting
+between the runs that matter.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bench import burst, diff, findings, footprint, latency, parse, render, report, scale
+
+
+def test_parse_compares_the_same_jobs_with_zeep_and_lxml() -> None:
+    figures = parse.run(jobs=20, repeat=1, zeep_repeat=1)
+    assert figures["jobs"] == 20
+    assert figures["zeep_over_ours"] > 0 and figures["ours_over_lxml"] > 0
+
+
+def test_diff_benchmark_runs_on_a_small_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(diff, "JOBS", 200)
+    monkeypatch.setattr(diff, "CHANGED", 2)
+    monkeypatch.setattr(diff, "ROUNDS", 2)
+    figures = diff.run()
+    assert figures["jobs"] == 200 and figures["events_per_round"] > 0
+
+
+def test_every_finished_job_of_a_burst_is_mailed_and_timed() -> None:
+    figures = burst.run(jobs=20)
+    assert figures["daemon_s"] > 0 and figures["raw_s"] > 0
+    assert figures["daemon_from_finish_s"] >= figures["daemon_s"]
+
+
+def test_each_changed_job_gets_one_email_whose_latency_is_measured() -> None:
+    figures = latency.run(jobs=12, spread=1.0, interval=0.1)
+    assert figures["jobs"] == 12
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+
+
+def test_render_covers_every_shipped_catalog() -> None:
+    figures = render.run(seconds=0.05)
+    assert figures["catalogs"] == 12
+    assert figures["plain_per_s"] > 0 and figures["ours_per_s"] > 0
+
+
+def test_scale_reports_a_per_job_cost_for_each_size() -> None:
+    figures = scale.run(sizes=(40, 80))
+    assert [row["jobs"] for row in figures["sizes"]] == [40, 80]
+    assert figures["largest_in_1s_jobs"] > 0
+
+
+def test_footprint_watches_a_real_daemon_process() -> None:
+    figures = footprint.run(jobs=5, interval=0.2, duration=0.5)
+    assert figures["polls"] >= 1
+    assert 10 < figures["peak_rss_mb"] < 1000
+
+
+def test_the_page_has_a_row_per_goal_and_explains_what_was_missed() -> None:
+    results: dict[str, dict[str, Any] | str] = {
+        "render": {
+            "catalogs": 12, "samples": 72, "plain_per_s": 100, "ours_per_s": 10,
+            "mime_per_s": 5, "ours_over_plain": 0.1, "mime_over_plain": 0.05,
+        },
+        "latency": "Traceback: the sink did not start",
+    }  # fmt: skip
+    page = report.markdown(
+        results,
+        report.machine(),
+        datetime(2026, 11, 25, tzinfo=UTC),
+        60.0,
+        findings.INTRO,
+        findings.FINDINGS,
+        findings.RERUN,
+    )
+    assert "| Render emails across the 12 catalogs: render_bodies |" in page
+    assert "| **no** |" in page
+    assert findings.FINDINGS["render"].strip().splitlines()[0] in page
+    assert "the sink did not start" in page
+    assert "make bench" in page
