@@ -83,20 +83,48 @@ last of these. Within `assemble`:
 """
 
 FINDINGS: dict[str, str] = {
+    "parse": """
+(`bench/parse.py` and `notifier/ips/parse.py` are another engineer's; this is what profiling
+shows, for them.) On the 10,000-job answer, timed by phase (best of 5, no profiler):
+building the tree in `parse_document` takes what bare lxml takes (about 95 ms: the peer);
+walking the 180,000 child elements in `_items` (`{names[child.tag]: child.text or "" ...}`)
+takes about 100 ms, nearly all of it lxml creating a Python proxy object and a namespaced tag
+string for every child element; building the 10,000 ActiveJobs in `_active_job` takes about
+50 ms, about half of it the frozen dataclass's `__init__` (one `object.__setattr__` per field,
+18 fields) and the rest three `datetime.fromisoformat` and two enum lookups per job. The total
+is about 3 times bare lxml on a quiet machine, 4 times in a noisy run.
+
+Suggested: the walk is already one comprehension per item; what remains is lxml's cost of
+one proxy object per element, which no per-element Python loop avoids. Options, measured
+only roughly: `etree.XPath("*/text()", smart_strings=False)` returns an item's texts in about
+half the time of the proxy walk, but drops empty elements and tag names, so it is usable
+only with a cheap check that the item has the usual fully-populated shape (falling back to
+the walk otherwise); and a construction path for ActiveJob that does not go through the
+frozen dataclass `__init__` would halve the build step. Both together would bring the parse
+to about 2.2 to 2.5 times bare lxml; without them the goal is out of reach for a parser that
+builds typed objects from every field.
+""",
     "burst": f"""
 Cause: CPU per email in the daemon's event loop, not I/O. During the burst the daemon's process
-used several times the CPU of the raw sender per email (`time.process_time`), and pyinstrument
+used about 4 times the CPU of the raw sender per email (`time.process_time` over a 1,000-job
+burst: 7.8 ms against 2.0 ms), and pyinstrument
 puts about 60 % of the dispatcher's time in `build_message` and about 37 % in
 `Mailer.send` (most of it aiosmtplib flattening the message). The store's two transactions
 per email (`set_completion`, then `mark_sent`, each fsync'd with `synchronous = FULL`) run in
 the store's thread and were not the limit (turning fsync off did not change the time beyond
-noise).
+noise), and the simulator, which runs in the same process, took under 2 % of it.
 {_PER_EMAIL_CPU}
-Together these would take the per-email CPU from about 4.8 ms to about 1.5 ms (render plus
-one flattening), which is what the 0.7 goal needs. A further, smaller item: in
-`Dispatcher._complete_and_deliver` (`notifier/mail/dispatcher.py`) `set_completion` is awaited
-once per delivery, one transaction each; one `set_completions(list)` transaction per round
-would save 2,000 commits in this burst.
+By this arithmetic (per email: raw about 2 ms of CPU, flattening plus the SMTP exchange; the
+daemon about 0.9 ms render + 2.8 ms assembly + 2 ms send + the rest), rendering plus a cheap
+byte assembly (about 1.2 ms) and `sendmail` of those bytes (about 0.9 ms) would take the
+daemon from its present ratio to roughly 0.5 to 0.8 of the raw rate, depending on what the rest
+(store transactions, event decoding, routing) costs; the render fixes below add a little.
+Re-measure after each step.
+
+A further, smaller item: in `Dispatcher._complete_and_deliver`
+(`notifier/mail/dispatcher.py`) `set_completion` is awaited once per delivery, one
+transaction each; one `set_completions(list)` transaction per round would save 2,000
+commits in this burst.
 """,
     "latency": f"""
 Cause: the same per-email CPU, felt as queueing. Rendering and MIME assembly run synchronously
