@@ -13,12 +13,16 @@ import unicodedata
 
 def header_text(value: str) -> str:
     """One line safe for a header: no control, format or separator characters."""
+    if value.isprintable():  # the usual case, checked in C
+        return _SPACES.sub(" ", value).strip()
     kept = [ch if ch.isprintable() or ch in _KEPT_FORMAT else " " for ch in value]
     return _SPACES.sub(" ", "".join(kept)).strip()
 
 
 def body_text(value: str, *, multiline: bool = False) -> str:
     """Text from IPS made safe to show: no controls, no bidi overrides, no lone surrogates."""
+    if value.isprintable():  # no line breaks, controls or format characters: nothing to drop
+        return _SPACES.sub(" ", value).strip()
     lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     cleaned = [_SPACES.sub(" ", "".join(map(_body_char, line))).strip() for line in lines]
     if multiline:
