@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -48,7 +49,7 @@ class Formatter:
     @classmethod
     def for_catalog(cls, catalog: str, timezone: str) -> Formatter:
         """`catalog` is one of the shipped catalog names; `timezone` an IANA zone name."""
-        return cls(Locale.parse(catalog), ZoneInfo(timezone))
+        return _formatter(catalog, timezone)
 
     def datetime(self, value: datetime) -> str:
         """Babel's `medium` date and time in the configured zone; naive values are UTC."""
@@ -58,9 +59,7 @@ class Formatter:
 
     def zone_name(self) -> str:
         """The configured time zone as people call it: "Central European Time", "UTC"."""
-        if self.zone.key in _UNIVERSAL_ZONES:
-            return "UTC"
-        return get_timezone_name(self.zone, width="long", locale=self.locale)
+        return _zone_name(self.zone, self.locale)
 
     def duration(self, value: timedelta) -> str:
         """The two largest units, exactly: "1 hour, 12 minutes", "3 days, 2 hours"."""
@@ -88,10 +87,12 @@ class Formatter:
         return format_unit(size_bytes, "digital-byte", length="short", locale=self.locale)
 
     def number(self, value: int) -> str:
+        if 0 <= value < 1000:  # no grouping, and every shipped locale writes Latin digits
+            return str(value)
         return format_decimal(value, locale=self.locale)
 
     def percent(self, value: int) -> str:
-        return format_percent(value / 100, locale=self.locale)
+        return _percent(value, self.locale)
 
     def _duration_part(self, amount: int, unit: _DurationUnit, unit_seconds: int) -> str:
         # An infinite threshold makes babel keep the unit asked for instead of rounding up.
@@ -101,3 +102,21 @@ class Formatter:
             threshold=float("inf"),
             locale=self.locale,
         )
+
+
+# Both are asked for with every email, from a handful of (catalog, zone) pairs: a small cache.
+@lru_cache(maxsize=256)
+def _formatter(catalog: str, timezone: str) -> Formatter:
+    return Formatter(Locale.parse(catalog), ZoneInfo(timezone))
+
+
+@lru_cache(maxsize=256)
+def _zone_name(zone: ZoneInfo, locale: Locale) -> str:
+    if zone.key in _UNIVERSAL_ZONES:
+        return "UTC"
+    return get_timezone_name(zone, width="long", locale=locale)
+
+
+@lru_cache(maxsize=2048)  # 0..100 in a dozen locales
+def _percent(value: int, locale: Locale) -> str:
+    return format_percent(value / 100, locale=locale)

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -303,7 +303,10 @@ def facts_text(facts: list[Fact]) -> str:
     return "\n".join(lines)
 
 
+@lru_cache(maxsize=1024)  # the labels are a few fixed strings per catalog
 def _display_width(value: str) -> int:
+    if value.isascii():
+        return len(value)
     return sum(2 if unicodedata.east_asian_width(ch) in {"W", "F"} else 1 for ch in value)
 
 
