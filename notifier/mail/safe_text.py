@@ -12,11 +12,12 @@ import unicodedata
 
 
 def header_text(value: str) -> str:
-    """One line safe for a header: no control, format or separator characters."""
-    if value.isprintable():  # the usual case, checked in C
-        return _SPACES.sub(" ", value).strip()
-    kept = [ch if ch.isprintable() or ch in _KEPT_FORMAT else " " for ch in value]
-    return _SPACES.sub(" ", "".join(kept)).strip()
+    """One line safe for a header: no control, format or separator characters, and no
+    RFC 2047 encoded word (the email package would decode one, CR LF and all, when the
+    header is set: a job named "=?utf-8?q?x=0D=0ABcc:...?=" must stay text)."""
+    if not value.isprintable():  # printable is the usual case, checked in C
+        value = "".join(ch if ch.isprintable() or ch in _KEPT_FORMAT else " " for ch in value)
+    return _SPACES.sub(" ", value.replace("=?", "= ?")).strip()
 
 
 def body_text(value: str, *, multiline: bool = False) -> str:

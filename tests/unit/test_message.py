@@ -245,3 +245,24 @@ def test_no_job_name_handle_or_locale_breaks_the_headers(
         value = str(parsed[header] or "")
         assert not any(unicodedata.category(ch) in {"Cc", "Zl", "Zp"} for ch in value)
     assert parsed.get_body(("html",)) is not None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "=?utf-8?q?x=0D=0AReply-To:_attacker@evil.example?=",
+        "=?utf-8?b?eA0KQmNjOiBhdHRhY2tlckBldmlsLmV4YW1wbGU=?=",
+        "Sale =?iso-8859-1?q?=0ABcc:_x@evil.example?= images",
+    ],
+)
+def test_an_encoded_word_in_a_job_name_cannot_add_a_header(name: str) -> None:
+    sample = sample_event(EventKind.FINISHED, "en-US")
+    event = dataclasses.replace(
+        sample, job=dataclasses.replace(sample.job, name=name, job_handle=name)
+    )
+    raw = build_message(event, None, sender="IPS Jobs <ips@example.com>").as_bytes()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Reply-To"] is None and parsed["Bcc"] is None
+    header_names = [line.split(b":", 1)[0] for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")]
+    assert b"Reply-To" not in header_names and b"Bcc" not in header_names
+    assert "= ?" in str(parsed["Subject"])  # still shown, as plain text
