@@ -1,6 +1,7 @@
 """Outages of each peer, through a real `notifier run`: nothing is lost, nothing is made up.
 
-- SMTP down for many retry rounds, then back: every email arrives soon after, once each.
+- SMTP down (connections refused and cut, through a TCP gate in front of the sink) for many
+  retry rounds, then back: every email arrives soon after, once each.
 - IPS answering faults (HTTP 500 and 200), 503, HTML, empty or truncated bodies, or hanging
   past ips.timeout, for many polls while jobs are active: not one `finished` is made up,
   and polling goes on at its pace once IPS answers again.
@@ -29,6 +30,7 @@ from tests.reliability.conftest import (
     COMPANY,
     DaemonProcess,
     Rig,
+    TcpGate,
     metric,
     record_figure,
     wait_until,
@@ -70,10 +72,12 @@ async def ready(daemon: DaemonProcess) -> int:
 
 
 async def smtp_outage(rig: Rig, jobs: int, retry_rounds: int) -> None:
-    daemon = await rig.started()
+    gate = TcpGate(rig.sink.port)
+    await gate.open()
+    daemon = await rig.started(rig.config(smtp={"port": gate.port}))
     handles = [rig.add_running_job(n)[1] for n in range(jobs)]
     await observed(daemon, jobs)
-    rig.sink.stop()
+    await gate.close()
     down_at = time.monotonic()
     try:
         for handle in handles:
@@ -86,11 +90,12 @@ async def smtp_outage(rig: Rig, jobs: int, retry_rounds: int) -> None:
 
         await wait_until(retried, 30 + 3 * retry_rounds, f"{retry_rounds} retry rounds")
     finally:
-        rig.sink.start()
+        await gate.open()
     back_at = time.monotonic()
     received = await rig.sink.wait_for_messages(jobs, within=30)
     recovered = time.monotonic() - back_at
     assert await daemon.terminate() == 0
+    await gate.close()
     ids = [m.message["Message-ID"] for m in rig.sink.messages]
     record_figure(
         f"SMTP outage: down {back_at - down_at:.1f} s ({retry_rounds}+ retry rounds of {jobs} "
