@@ -108,7 +108,9 @@ def _address(value: str | None, role: str) -> str:
     if not value or not value.strip():
         raise MessageError(f"the {role} address is empty")
     if header_text(value) != value.strip():
-        raise MessageError(f"the {role} address contains control or line break characters")
+        raise MessageError(
+            f"the {role} address contains control characters, line breaks or an encoded word"
+        )
     return value.strip()
 
 
