@@ -27,6 +27,7 @@ NAMES = (
     "emoji \U0001f4a3\U0001f525\U0001f469\u200d\U0001f4bb",
     "../../x",
     '<script>alert(1)</script> & "quotes"',
+    "=?utf-8?q?x=0D=0AReply-To:_attacker@evil.example?=",
 )
 ADDRESSES = (
     "no-at-sign",
