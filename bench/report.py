@@ -209,5 +209,5 @@ def markdown(
         lines += ["## Goals missed: causes and suggested fixes", ""]
         for name in missed:
             lines += [f"### {name}", "", findings.get(name, "Not profiled yet.").strip(), ""]
-    lines += ["## How to rerun", "", rerun.strip(), "", *_details(results)]
+    lines += ["## How to rerun", "", rerun.strip("\n"), "", *_details(results)]
     return "\n".join(lines).rstrip() + "\n"
