@@ -28,6 +28,7 @@ import pytest
 from notifier.ips.models import ActiveJob
 from notifier.sim import DEFAULT_USER, Pacing, Simulator
 from tests.smtp_sink import SinkTls, SmtpSink, make_tls_files
+from tests.waiting import wait_until
 
 DEADLINE = 20.0
 """Seconds any one condition may take before the test fails (generous: a busy 2-core box)."""
@@ -57,15 +58,6 @@ def secret_forms(*secrets: str) -> list[str]:
 
 
 SECRETS = secret_forms(IPS_PASSWORD, WRONG_IPS_PASSWORD, SMTP_PASSWORD, WRONG_SMTP_PASSWORD)
-
-
-async def wait_until(condition: Callable[[], bool], what: str, *, within: float = DEADLINE) -> None:
-    """Poll `condition` until it holds; fail naming `what` after `within` seconds."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def wait_for(
