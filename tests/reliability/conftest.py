@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,12 +240,10 @@ def assert_no_password(path: Path) -> None:
         assert secret not in text, f"a configured password appears in {path}"
 
 
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    sim = Simulator(user=IPS_USER, password=IPS_PASSWORD, pacing=Pacing(jobs=0))
-    await sim.start()
-    sink = SmtpSink()
-    sink.start()
+@asynccontextmanager
+async def open_rig(tmp_path: Path, sim: Simulator, sink: SmtpSink) -> AsyncIterator[Rig]:
+    """A rig around a started simulator and sink: on the way out its daemons are killed,
+    the servers stopped, and every daemon log searched for the configured passwords."""
     rig = Rig(tmp_path, sim, sink, tmp_path / "state" / "notifier.sqlite3")
     rig.store.parent.mkdir()
     try:
@@ -258,6 +257,16 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         for daemon in rig.daemons:
             LOGS.append(daemon.log_path)
             assert_no_password(daemon.log_path)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    sim = Simulator(user=IPS_USER, password=IPS_PASSWORD, pacing=Pacing(jobs=0))
+    await sim.start()
+    sink = SmtpSink()
+    sink.start()
+    async with open_rig(tmp_path, sim, sink) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="session", autouse=True)

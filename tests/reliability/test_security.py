@@ -24,11 +24,10 @@ from tests.reliability.conftest import (
     COMPANY,
     IPS_PASSWORD,
     IPS_USER,
-    LOGS,
     SMTP_PASSWORD,
     Rig,
-    assert_no_password,
     metric,
+    open_rig,
     record_figure,
     render_config,
     wait_until,
@@ -47,19 +46,8 @@ async def tls_rig(tmp_path: Path) -> AsyncIterator[tuple[Rig, TlsFiles]]:
     await sim.start(ssl_context=files.server_context())
     sink = SmtpSink(tls=SinkTls.STARTTLS, tls_files=files, logins={SMTP_USER: SMTP_PASSWORD})
     sink.start()
-    rig = Rig(tmp_path, sim, sink, tmp_path / "state" / "notifier.sqlite3")
-    rig.store.parent.mkdir()
-    try:
+    async with open_rig(tmp_path, sim, sink) as rig:
         yield rig, files
-    finally:
-        for daemon in rig.daemons:
-            if not daemon.exited():
-                await daemon.kill()
-        sink.stop()
-        await sim.stop()
-        for daemon in rig.daemons:
-            LOGS.append(daemon.log_path)
-            assert_no_password(daemon.log_path)
 
 
 def tls_config(rig: Rig, ips_ca: Path | None, smtp_ca: Path | None) -> dict[str, dict[str, object]]:
