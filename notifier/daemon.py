@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from functools import partial
 
 from notifier import systemd
@@ -28,7 +27,7 @@ from notifier.http import assess_readiness, start_http
 from notifier.ips.client import IpsClient
 from notifier.mail.completions import JobLogCompletions
 from notifier.mail.dispatcher import DeliveryResult, Dispatcher
-from notifier.mail.message import build_message
+from notifier.mail.message import OutgoingEmail, build_message
 from notifier.mail.sender import Mailer, SmtpSecurity
 from notifier.metrics import Metrics
 from notifier.poller import Poller
@@ -89,7 +88,7 @@ def routing_rules(config: Config) -> RoutingRules:
     )
 
 
-def message_builder(config: Config) -> Callable[[Event, Completion | None], EmailMessage]:
+def message_builder(config: Config) -> Callable[[Event, Completion | None], OutgoingEmail]:
     return partial(
         build_message,
         sender=config.smtp.sender,

@@ -78,7 +78,7 @@ def _print(config: Config, delivery: Delivery, completion: Completion | None, ou
         sender=config.smtp.sender,
         default_locale=config.notify.default_locale,
         timezone=config.notify.timezone,
-    )
+    ).parsed()
     for name, value in message.items():
         out.write(f"{name}: {value}\n")
     text = message.get_body(("plain",))

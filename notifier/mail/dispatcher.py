@@ -21,7 +21,6 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from enum import StrEnum
 from typing import Protocol
 
@@ -29,6 +28,7 @@ from notifier.core.events import Completion, Event, EventKind, Outcome
 from notifier.core.outcome import resolve_completion
 from notifier.core.routing import RoutingRules, route
 from notifier.mail.addresses import InvalidAddress, validate_address
+from notifier.mail.message import OutgoingEmail
 from notifier.mail.sender import (
     PermanentDeliveryError,
     ServerUnavailableError,
@@ -53,7 +53,7 @@ class DeliveryResult(StrEnum):
 
 class MailSender(Protocol):
     async def send(
-        self, message: EmailMessage, *, recipients: Sequence[str] | None = None
+        self, message: OutgoingEmail, *, recipients: Sequence[str] | None = None
     ) -> str: ...
 
 
@@ -65,7 +65,7 @@ class CompletionResolver(Protocol):
     ) -> dict[int, Completion]: ...
 
 
-BuildMessage = Callable[[Event, Completion | None], EmailMessage]
+BuildMessage = Callable[[Event, Completion | None], OutgoingEmail]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +162,9 @@ class Dispatcher:
     # --- one round --------------------------------------------------------------------
 
     async def _round(self, now: datetime, stop: asyncio.Event | None) -> DispatchReport:
-        current = _Round(stop, asyncio.Semaphore(self._concurrency))
+        current = _Round(
+            stop, asyncio.Semaphore(self._concurrency), asyncio.Semaphore(2 * self._concurrency)
+        )
         awaiting = await self._awaiting_outcome(current)
         due = await self._store.due_deliveries(now, self._batch + len(awaiting))
         ready = [d for d in due if not _awaits_completion(d)][: self._batch]
@@ -226,22 +228,39 @@ class Dispatcher:
         return {d.id: _without_log(d.event, now) for d in deliveries}
 
     async def _deliver_in(self, current: _Round, delivery: Delivery) -> None:
-        async with current.semaphore:
+        # Emails are built ahead of the send slots (at most `concurrency` more), so a
+        # connection that comes free has its next email ready instead of waiting for it
+        # to be rendered. Only sends hold the send slots, and a delivery is marked sent
+        # before its slot is released: at most `concurrency` emails are ever accepted by
+        # the server but not yet recorded, which bounds the duplicates a crash can cause.
+        async with current.building:
             if current.stop is not None and current.stop.is_set():
                 return  # shutting down: not started, so it stays pending as it was
-            current.results.append(await self._deliver(current, delivery))
+            prepared = await self._prepare(delivery)
+            if isinstance(prepared, DeliveryResult):
+                current.results.append(prepared)
+                return
+            async with current.semaphore:
+                if current.stop is not None and current.stop.is_set():
+                    return
+                current.results.append(await self._send(current, delivery, *prepared))
 
-    async def _deliver(self, current: _Round, delivery: Delivery) -> DeliveryResult:
+    async def _prepare(self, delivery: Delivery) -> tuple[OutgoingEmail, str] | DeliveryResult:
+        """The email and its envelope recipient, or what became of a delivery not mailed."""
         event = delivery.event
         recipient = self._recipient(event)
         if isinstance(recipient, _Skip):
             return await self._skip(delivery, recipient.reason)
         try:
-            message = self._build(event, delivery.completion)
+            return self._build(event, delivery.completion), recipient
         except Exception as exc:
             # A message that cannot be built will not build next time either.
             log.exception("delivery %d: cannot build the email for %s", delivery.id, event.kind)
             return await self._dead(delivery, f"cannot build the email: {exc}")
+
+    async def _send(
+        self, current: _Round, delivery: Delivery, message: OutgoingEmail, recipient: str
+    ) -> DeliveryResult:
         try:
             reply = await self._mailer.send(message, recipients=[recipient])
         except PermanentDeliveryError as exc:
@@ -250,7 +269,7 @@ class Dispatcher:
             self._server_down = self._server_down or isinstance(exc, ServerUnavailableError)
             return await self._retry(delivery, exc.reason)
         log.debug("delivery %d sent: %s", delivery.id, reply)
-        await self._store.mark_sent(delivery.id, str(message["Message-ID"] or ""), self._clock())
+        await self._store.mark_sent(delivery.id, message.message_id, self._clock())
         if self._server_down:
             self._server_down = False
             due = await self._store.reschedule_pending(self._clock())
@@ -313,6 +332,7 @@ class _Round:
 
     stop: asyncio.Event | None
     semaphore: asyncio.Semaphore
+    building: asyncio.Semaphore
     results: list[DeliveryResult] = field(default_factory=list)
     waiting: int = 0
     rescheduled: int = 0

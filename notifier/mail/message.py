@@ -1,17 +1,30 @@
-"""Builds the email for one job event: headers, threading and the two rendered parts.
+"""Builds the email for one job event, as the bytes that go on the wire.
 
-Owns the headers every email carries (see DESIGN.md, "What every email carries"), and makes
-sure nothing from IPS can add a header or a recipient. Never renders text (`render.py`),
-never validates or routes addresses (the dispatcher does) and never sends.
+Owns the headers every email carries (see DESIGN.md, "What every email carries"), the MIME
+layout (multipart/alternative: text, then HTML, both UTF-8 in a 7-bit transfer encoding),
+and makes sure nothing from IPS can add a header or a recipient. Never renders text
+(`render.py`), never validates or routes addresses (the dispatcher does) and never sends.
+
+The email is written directly as bytes rather than through an `EmailMessage`: building one
+parses every header into an object, and sending it flattens and refolds them all again,
+which cost several times the rendering itself (docs/BENCHMARKS.md, burst). Headers that
+are plain short ASCII are written as they are; anything else (non-ASCII text, long lines,
+addresses with display names) is folded and encoded by the `email` package, so the encoding
+rules stay the standard library's.
 """
 
 from __future__ import annotations
 
+import binascii
+import email.policy
+import hashlib
+from dataclasses import dataclass
 from datetime import UTC
-from email.headerregistry import BaseHeader, HeaderRegistry
+from email.headerregistry import AddressHeader, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+from functools import lru_cache
 
 from notifier.core.events import Completion, Event, EventKind
 from notifier.mail.i18n import bcp47
@@ -20,13 +33,15 @@ from notifier.mail.safe_text import header_text
 
 MESSAGE_ID_DOMAIN = "ips-job-notifier"
 HANDLE_HEADER_LIMIT = 200
+MAX_LINE = 78
+"""RFC 5322's recommended line length, which every line of the email keeps to."""
+CRLF = "\r\n"
 
 
 class _HeaderClasses(HeaderRegistry):
     """The standard registry, but each header's class is made once, not once per header set.
 
-    The stock registry builds a new class for every header set on a message, which was a
-    good part of the cost of building an email.
+    The stock registry builds a new class for every header it parses.
     """
 
     def __init__(self) -> None:
@@ -42,10 +57,38 @@ class _HeaderClasses(HeaderRegistry):
 
 
 POLICY = SMTP.clone(header_factory=_HeaderClasses())
+_UTF8_POLICY = POLICY.clone(utf8=True)  # for mailboxes that only SMTPUTF8 can carry
 
 
 class MessageError(ValueError):
     """The email cannot be built: no recipient, or an address that is not one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEmail:
+    """One complete email, ready for the wire.
+
+    `sender` is the envelope sender (the From address), `recipient` the To address as built,
+    `data` the whole message with CRLF line ends: 7-bit, unless an address needs SMTPUTF8.
+    """
+
+    sender: str
+    recipient: str
+    message_id: str
+    data: bytes
+
+    def as_bytes(self) -> bytes:
+        return self.data
+
+    def as_string(self) -> str:
+        return self.data.decode("utf-8")
+
+    def parsed(self) -> EmailMessage:
+        """The email as a mail client reads it (for previews and dry runs; slow)."""
+        parsed = email.message_from_bytes(self.data, policy=email.policy.default)
+        if not isinstance(parsed, EmailMessage):  # pragma: no cover - the policy decides
+            raise TypeError("the default policy did not give an EmailMessage")
+        return parsed
 
 
 def message_id(event: Event) -> str:
@@ -65,7 +108,7 @@ def build_message(
     sender: str,
     default_locale: str = "en",
     timezone: str = "UTC",
-) -> EmailMessage:
+) -> OutgoingEmail:
     """The complete email for `event`, to its job's submitter, in the job's language."""
     recipient = _address(event.job.submit_user_email, "recipient")
     rendered = render_bodies(event, completion, default_locale=default_locale, timezone=timezone)
@@ -79,29 +122,88 @@ def assemble(
     *,
     sender: str,
     to: str,
-) -> EmailMessage:
+) -> OutgoingEmail:
     """Headers and parts around already rendered bodies."""
-    message = EmailMessage(policy=POLICY)
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = header_text(rendered.subject)
+    from_line, envelope_sender = _sender(sender)
     at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=UTC)
-    message["Date"] = format_datetime(at)
-    message["Message-ID"] = message_id(event)
-    message["In-Reply-To"] = thread_root_id(event)
-    message["References"] = thread_root_id(event)
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-IPS-Job-Event"] = event.kind.value
+    mid = message_id(event)
+    root = thread_root_id(event)
+    # "=_" cannot occur in quoted-printable or base64 text, so no body can hold the boundary.
+    boundary = "=_" + hashlib.blake2b(event.id.encode(), digest_size=12).hexdigest()
+    head = [
+        from_line,
+        _header("To", to),
+        _header("Subject", header_text(rendered.subject)),
+        _header("Date", format_datetime(at)),
+        _header("Message-ID", mid),
+        _header("In-Reply-To", root),
+        _header("References", root),
+        "Auto-Submitted: auto-generated\r\n",
+        _header("X-IPS-Job-Event", event.kind.value),
+    ]
     if event.kind is EventKind.FINISHED:
-        message["X-IPS-Job-Outcome"] = status_of(event, completion)
-    message["X-IPS-Job-Handle"] = header_text(event.job.job_handle)[:HANDLE_HEADER_LIMIT]
-    message.set_content(rendered.text, charset="utf-8", cte=_transfer_encoding(rendered.text))
-    message.add_alternative(
-        rendered.html, subtype="html", charset="utf-8", cte=_transfer_encoding(rendered.html)
+        head.append(_header("X-IPS-Job-Outcome", status_of(event, completion)))
+    handle = header_text(event.job.job_handle)[:HANDLE_HEADER_LIMIT]
+    head += [
+        _header("X-IPS-Job-Handle", handle),
+        _header("Content-Language", bcp47(rendered.catalog)),
+        "MIME-Version: 1.0\r\n",
+        f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',
+        CRLF,
+    ]
+    data = b"".join(
+        (
+            "".join(head).encode("utf-8"),
+            _part(boundary, "plain", rendered.text),
+            _part(boundary, "html", rendered.html),
+            f"--{boundary}--\r\n".encode("ascii"),
+        )
     )
-    # After the parts: setting content replaces every Content-* header of the message.
-    message["Content-Language"] = bcp47(rendered.catalog)
-    return message
+    return OutgoingEmail(sender=envelope_sender, recipient=to, message_id=mid, data=data)
+
+
+def _header(name: str, value: str) -> str:
+    """One header line, folded and encoded as RFC 5322 and RFC 2047 want it."""
+    line = f"{name}: {value}\r\n"
+    if len(line) <= MAX_LINE + 2 and value.isascii() and value.isprintable():
+        return line
+    header: BaseHeader = POLICY.header_factory(name, value)
+    return header.fold(policy=_policy_for(header))
+
+
+def _policy_for(header: BaseHeader) -> email.policy.EmailPolicy[EmailMessage]:
+    """SMTPUTF8's for a header with a non-ASCII mailbox (RFC 2047 cannot encode one)."""
+    if isinstance(header, AddressHeader) and any(
+        not address.addr_spec.isascii() for address in header.addresses
+    ):
+        return _UTF8_POLICY
+    return POLICY
+
+
+@lru_cache(maxsize=16)
+def _sender(sender: str) -> tuple[str, str]:
+    """The From line and the envelope sender, for the one configured sender."""
+    header: BaseHeader = POLICY.header_factory("From", sender)
+    addresses = header.addresses if isinstance(header, AddressHeader) else ()
+    if len(addresses) != 1 or not addresses[0].domain:
+        raise MessageError("the sender address is not one mailbox such as ips@example.com")
+    return header.fold(policy=_policy_for(header)), addresses[0].addr_spec
+
+
+def _part(boundary: str, subtype: str, body: str) -> bytes:
+    raw = b"\n".join(body.encode("utf-8").splitlines()) + b"\n"
+    if _transfer_encoding(body) == "base64":
+        encoding, encoded = "base64", binascii.b2a_base64(raw, newline=False)
+        encoded = b"\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76)) + b"\n"
+    else:
+        # Lines of at most 76 characters, "=" and trailing white space escaped.
+        encoding, encoded = "quoted-printable", binascii.b2a_qp(raw, istext=True)
+    head = (
+        f"--{boundary}\r\n"
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
+    )
+    return head.encode("ascii") + encoded.replace(b"\n", b"\r\n")
 
 
 def _address(value: str | None, role: str) -> str:

@@ -25,13 +25,12 @@ import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
 from enum import StrEnum
 
 import aiosmtplib
-from aiosmtplib.email import extract_recipients, extract_sender
 
 from notifier.mail.addresses import InvalidAddress, validate_address
+from notifier.mail.message import OutgoingEmail
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ class _Idle:
 
 
 class Mailer:
-    """Sends EmailMessages; at most `max_connections` connections open at once."""
+    """Sends OutgoingEmails; at most `max_connections` connections open at once."""
 
     def __init__(
         self,
@@ -122,10 +121,10 @@ class Mailer:
             f"user={self.user!r}, max_connections={self.max_connections})"
         )
 
-    async def send(self, message: EmailMessage, *, recipients: Sequence[str] | None = None) -> str:
+    async def send(self, message: OutgoingEmail, *, recipients: Sequence[str] | None = None) -> str:
         """Send `message`; the server's reply to it. Raises a DeliveryError subclass.
 
-        The envelope recipients are `recipients` if given, else the To/Cc/Bcc addresses,
+        The envelope recipients are `recipients` if given, else the message's recipient,
         each in its envelope form (mail/addresses.py).
         """
         sender, envelope_to = _envelope(message, recipients)
@@ -144,7 +143,7 @@ class Mailer:
     async def _transmit(
         self,
         client: aiosmtplib.SMTP,
-        message: EmailMessage,
+        message: OutgoingEmail,
         sender: str,
         recipients: list[str],
         *,
@@ -152,8 +151,9 @@ class Mailer:
     ) -> str:
         reusable = False
         try:
-            refused, reply = await client.send_message(
-                message, sender=sender, recipients=recipients
+            options = await _mail_options(client, message.data, sender, recipients)
+            refused, reply = await client.sendmail(
+                sender, recipients, message.data, mail_options=options
             )
             reusable = True
         except (aiosmtplib.SMTPServerDisconnected, ConnectionResetError) as exc:
@@ -330,12 +330,28 @@ async def _answers(client: aiosmtplib.SMTP) -> bool:
     return True
 
 
-def _envelope(message: EmailMessage, recipients: Sequence[str] | None) -> tuple[str, list[str]]:
-    try:
-        sender = extract_sender(message)
-        raw = list(recipients) if recipients is not None else extract_recipients(message)
-    except ValueError as exc:
-        raise PermanentDeliveryError(f"message has unusable address headers: {exc}") from exc
+async def _mail_options(
+    client: aiosmtplib.SMTP, data: bytes, sender: str, recipients: list[str]
+) -> list[str]:
+    """MAIL FROM parameters: SMTPUTF8 when an address or the message needs it, which the
+    server must then offer (its absence is this message's problem, not the server's)."""
+    if data.isascii() and sender.isascii() and all(r.isascii() for r in recipients):
+        return []
+    if client.is_ehlo_or_helo_needed:
+        await client.ehlo()
+    if not client.supports_extension("smtputf8"):
+        raise aiosmtplib.SMTPNotSupported(
+            "an address needs SMTPUTF8, which this mail server does not offer"
+        )
+    options = ["SMTPUTF8"]
+    if client.supports_extension("8bitmime"):
+        options.append("BODY=8BITMIME")
+    return options
+
+
+def _envelope(message: OutgoingEmail, recipients: Sequence[str] | None) -> tuple[str, list[str]]:
+    sender = message.sender
+    raw = list(recipients) if recipients is not None else [message.recipient]
     if not sender:
         raise PermanentDeliveryError("message has no From address")
     if not raw:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import logging
 import random
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -21,7 +22,7 @@ from notifier.ips.errors import IpsTransportError
 from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
 from notifier.mail.completions import JobLogCompletions
 from notifier.mail.dispatcher import BASE_BACKOFF, DeliveryResult, Dispatcher
-from notifier.mail.message import build_message
+from notifier.mail.message import OutgoingEmail, build_message
 from notifier.mail.sender import Mailer
 from notifier.store.protocol import Delivery, DeliveryStatus
 from notifier.store.sqlite import SqliteStore
@@ -86,7 +87,7 @@ def event(kind: EventKind = EventKind.STARTED, **job_fields: str | None) -> Even
     )
 
 
-def build(event: Event, completion: Completion | None) -> EmailMessage:
+def build(event: Event, completion: Completion | None) -> OutgoingEmail:
     """A plain stand-in for the localized renderer: enough for delivery to be checked."""
     message = EmailMessage()
     message["From"] = "IPS Jobs <ips-jobs@example.com>"
@@ -95,7 +96,12 @@ def build(event: Event, completion: Completion | None) -> EmailMessage:
     message["Subject"] = f"{event.job.name}: {event.kind}{outcome}"
     message["Message-ID"] = f"<{event.id}@notifier.test>"
     message.set_content(f"{event.job.name} {event.kind}\n")
-    return message
+    return OutgoingEmail(
+        sender="ips-jobs@example.com",
+        recipient=str(message["To"]),
+        message_id=str(message["Message-ID"]),
+        data=message.as_bytes(policy=email.policy.SMTPUTF8),
+    )
 
 
 @dataclass
@@ -386,7 +392,7 @@ async def test_an_invalid_recipient_is_skipped_with_the_reason(
 async def test_an_email_that_cannot_be_built_is_dead_and_the_others_still_go(
     world: World,
 ) -> None:
-    def fragile(event: Event, completion: Completion | None) -> EmailMessage:
+    def fragile(event: Event, completion: Completion | None) -> OutgoingEmail:
         if event.job.name == "Broken":
             raise KeyError("missing template variable")
         return build(event, completion)
@@ -544,7 +550,7 @@ class Observed:
     mailer: Mailer
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def send(self, message: EmailMessage, *, recipients: Sequence[str] | None = None) -> str:
+    async def send(self, message: OutgoingEmail, *, recipients: Sequence[str] | None = None) -> str:
         self.started.set()
         return await self.mailer.send(message, recipients=recipients)
 

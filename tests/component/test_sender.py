@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import email.policy
 from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
+from notifier.mail.message import OutgoingEmail
 from notifier.mail.sender import (
     Mailer,
     PermanentDeliveryError,
@@ -24,14 +26,19 @@ PASSWORD = "s3cret-Pa55"
 
 def message(
     to: str = "ana@example.com", subject: str = "Spring catalogue: finished"
-) -> EmailMessage:
+) -> OutgoingEmail:
     msg = EmailMessage()
     msg["From"] = FROM
     msg["To"] = to
     msg["Subject"] = subject
     msg["Message-ID"] = "<0123abcd@notifier.example.com>"
     msg.set_content("Your job finished.\n")
-    return msg
+    return OutgoingEmail(
+        sender="ips-jobs@example.com",
+        recipient=to,
+        message_id=str(msg["Message-ID"]),
+        data=msg.as_bytes(policy=email.policy.SMTPUTF8),
+    )
 
 
 @pytest.fixture

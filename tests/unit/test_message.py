@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_datetime
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
@@ -208,7 +208,8 @@ def test_a_missing_or_multi_line_recipient_is_refused(recipient: str | None) -> 
     if recipient == "a@example.com\n":
         # Surrounding whitespace is trimmed, an embedded line break is not.
         message = build_message(event, completion, sender=SENDER)
-        assert message["To"] == "a@example.com"
+        assert message.parsed()["To"] == "a@example.com"
+        assert message.recipient == "a@example.com"
         return
     with pytest.raises(MessageError):
         build_message(event, completion, sender=SENDER)
@@ -266,3 +267,48 @@ def test_an_encoded_word_in_a_job_name_cannot_add_a_header(name: str) -> None:
     header_names = [line.split(b":", 1)[0] for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")]
     assert b"Reply-To" not in header_names and b"Bcc" not in header_names
     assert "= ?" in str(parsed["Subject"])  # still shown, as plain text
+
+
+@pytest.mark.parametrize(
+    "sender", ["not an address", "a@example.com, b@example.com", "IPS Jobs <ips-jobs>", ""]
+)
+def test_a_sender_that_is_not_one_mailbox_is_refused(sender: str) -> None:
+    event, completion = _failed("en")
+    with pytest.raises(MessageError, match="sender"):
+        build_message(event, completion, sender=sender)
+
+
+def test_the_envelope_sender_is_the_from_mailbox_and_a_local_display_name_is_encoded() -> None:
+    event, completion = _failed("de-DE")
+    message = build_message(event, completion, sender="IPS-Aufträge <ips@example.com>")
+    assert message.sender == "ips@example.com"
+    assert message.data.isascii()
+    assert message.parsed()["From"] == "IPS-Aufträge <ips@example.com>"
+
+
+def test_an_internationalised_mailbox_is_written_as_utf8_for_smtputf8() -> None:
+    event, completion = _failed("es-MX", submit_user_email="josé@example.com")
+    message = build_message(event, completion, sender=SENDER)
+    assert "To: josé@example.com\r\n".encode() in message.data
+    assert message.parsed()["To"] == "josé@example.com"
+
+
+def test_a_retry_sends_the_very_same_bytes() -> None:
+    event, completion = _failed("ja-JP")
+    first = build_message(event, completion, sender=SENDER, timezone=ZONE)
+    again = build_message(event, completion, sender=SENDER, timezone=ZONE)
+    assert first.data == again.data
+
+
+@settings(max_examples=80, deadline=None)
+@given(name=st.text(min_size=1, max_size=200).filter(lambda s: s.strip() == s and s.isprintable()))
+def test_any_printable_job_name_reads_back_unchanged_from_the_subject(name: str) -> None:
+    assume("=?" not in name and "  " not in name)
+    event, completion = _failed("en", name=name, original_name=name)
+    raw, parsed = _received(event, completion)
+    assert raw.isascii()
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    subject = str(parsed["Subject"])
+    assert subject.startswith("IPS job failed: ")
+    shown = subject.removeprefix("IPS job failed: ")
+    assert name.startswith(shown.removesuffix("\u2026"))
