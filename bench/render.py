@@ -71,6 +71,7 @@ def _plain_environment(*, html: bool) -> Environment:
         extensions=["jinja2.ext.i18n"],
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # as the product's: templates loaded once
     )
     env.policies["ext.i18n.trimmed"] = True
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from functools import lru_cache
 
 # RFC 5321 4.5.3.1: local part at most 64 octets, a path at most 256 including "<>".
 MAX_LOCAL_OCTETS = 64
@@ -48,6 +49,11 @@ def validate_address(raw: str | None) -> str:
         raise InvalidAddress("no recipient address")
     if len(text) > MAX_ADDRESS_OCTETS:
         raise InvalidAddress(f"address longer than {MAX_ADDRESS_OCTETS} octets")
+    return _envelope_form(text)
+
+
+@lru_cache(maxsize=4096)  # each delivery's address is checked when routed and when sent
+def _envelope_form(text: str) -> str:
     _reject_control_characters(text)
     local, domain = _split(text)
     local = _normal_local_part(local)

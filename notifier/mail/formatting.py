@@ -95,13 +95,7 @@ class Formatter:
         return _percent(value, self.locale)
 
     def _duration_part(self, amount: int, unit: _DurationUnit, unit_seconds: int) -> str:
-        # An infinite threshold makes babel keep the unit asked for instead of rounding up.
-        return format_timedelta(
-            timedelta(seconds=amount * unit_seconds),
-            granularity=unit,
-            threshold=float("inf"),
-            locale=self.locale,
-        )
+        return _duration_part(amount, unit, unit_seconds, self.locale)
 
 
 # Both are asked for with every email, from a handful of (catalog, zone) pairs: a small cache.
@@ -115,6 +109,17 @@ def _zone_name(zone: ZoneInfo, locale: Locale) -> str:
     if zone.key in _UNIVERSAL_ZONES:
         return "UTC"
     return get_timezone_name(zone, width="long", locale=locale)
+
+
+@lru_cache(maxsize=4096)  # mostly small amounts (under 60) of four units, in a dozen locales
+def _duration_part(amount: int, unit: _DurationUnit, unit_seconds: int, locale: Locale) -> str:
+    # An infinite threshold makes babel keep the unit asked for instead of rounding up.
+    return format_timedelta(
+        timedelta(seconds=amount * unit_seconds),
+        granularity=unit,
+        threshold=float("inf"),
+        locale=locale,
+    )
 
 
 @lru_cache(maxsize=2048)  # 0..100 in a dozen locales

@@ -325,6 +325,7 @@ def _environment(catalog: str, *, html: bool) -> Environment:
         extensions=["jinja2.ext.i18n"],
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # the templates ship with the package: no stat() per email
     )
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_translations(translations(catalog), newstyle=True)  # type: ignore[attr-defined]
