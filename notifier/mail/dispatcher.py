@@ -212,14 +212,15 @@ class Dispatcher:
     ) -> None:
         resolved = await self._resolve(awaiting, now)
         current.waiting = len(awaiting) - len(resolved)
+        if not resolved:
+            return
+        await self._store.set_completions(resolved)
         async with asyncio.TaskGroup() as group:
             for delivery in awaiting:
                 completion = resolved.get(delivery.id)
-                if completion is None:
-                    continue
-                await self._store.set_completion(delivery.id, completion)
-                completed = replace(delivery, completion=completion)
-                group.create_task(self._deliver_in(current, completed))
+                if completion is not None:
+                    completed = replace(delivery, completion=completion)
+                    group.create_task(self._deliver_in(current, completed))
 
     async def _resolve(self, deliveries: list[Delivery], now: datetime) -> dict[int, Completion]:
         if self._completions is not None:

@@ -6,7 +6,7 @@ or mail/. Every method is async: implementations keep blocking work off the even
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -72,7 +72,9 @@ class Store(Protocol):
         """Pending `finished` deliveries whose outcome is not known yet."""
         ...
 
-    async def set_completion(self, delivery_id: int, completion: Completion) -> None: ...
+    async def set_completions(self, completions: Mapping[int, Completion]) -> None:
+        """Each delivery's (by id) outcome, in one transaction."""
+        ...
 
     async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None: ...
 

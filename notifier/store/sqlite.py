@@ -17,7 +17,7 @@ import asyncio
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
@@ -96,9 +96,10 @@ class SqliteStore:
         sql = "status = 'pending' AND kind = ? AND completion IS NULL ORDER BY id"
         return await self._run(self._select, sql, (EventKind.FINISHED.value,))
 
-    async def set_completion(self, delivery_id: int, completion: Completion) -> None:
+    async def set_completions(self, completions: Mapping[int, Completion]) -> None:
         sql = "UPDATE deliveries SET completion = ? WHERE id = ?"
-        await self._run(self._update_one, sql, (rows.completion_text(completion), delivery_id))
+        args = [(rows.completion_text(c), delivery_id) for delivery_id, c in completions.items()]
+        await self._run(self._update_each, sql, args)
 
     async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
         sql = (
@@ -259,6 +260,14 @@ class SqliteStore:
     def _update_one(self, sql: str, args: tuple[Any, ...]) -> None:
         if self._update(sql, args) != 1:
             raise StoreError(f"store {self._path} has no delivery {args[-1]}")
+
+    def _update_each(self, sql: str, many: list[tuple[Any, ...]]) -> None:
+        """One transaction; every row must exist, or none is changed."""
+        conn = self._connection()
+        with _transaction(conn):
+            for args in many:
+                if conn.execute(sql, args).rowcount != 1:
+                    raise StoreError(f"store {self._path} has no delivery {args[-1]}")
 
     def _counts(self) -> dict[DeliveryStatus, int]:
         found = dict.fromkeys(DeliveryStatus, 0)

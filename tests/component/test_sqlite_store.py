@@ -195,10 +195,23 @@ async def test_a_completion_is_stored_with_its_delivery(store: SqliteStore) -> N
     await store.commit(state, events, T0 + timedelta(minutes=2))
     (waiting,) = await store.awaiting_completion()
     completion = Completion(Outcome.SUCCEEDED, ended_at=T0, duration=timedelta(minutes=61))
-    await store.set_completion(waiting.id, completion)
+    await store.set_completions({waiting.id: completion})
     assert await store.awaiting_completion() == []
     (done,) = [d for d in await store.due_deliveries(T0 + timedelta(hours=1), 10) if d.completion]
     assert done.completion == completion
+
+
+async def test_completions_are_stored_all_or_none(store: SqliteStore) -> None:
+    state, _ = await started_jobs(store, "A", "B")
+    state, events = poll(state, 2, active_job("A", "Done"), active_job("B", "Done"))
+    await store.commit(state, events, T0 + timedelta(minutes=2))
+    first, second = await store.awaiting_completion()
+    done = Completion(Outcome.SUCCEEDED, ended_at=T0)
+    with pytest.raises(StoreError, match="no delivery 4242"):
+        await store.set_completions({first.id: done, 4242: done})
+    assert len(await store.awaiting_completion()) == 2
+    await store.set_completions({first.id: done, second.id: done})
+    assert await store.awaiting_completion() == []
 
 
 async def test_old_sent_and_skipped_deliveries_can_be_pruned(store: SqliteStore) -> None:
