@@ -19,6 +19,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -59,6 +60,8 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._committed = TrackedState()
         self._closed = False
+        self._marks: list[_Mark] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: str | Path, *, max_pages: int | None = None) -> SqliteStore:
@@ -106,7 +109,7 @@ class SqliteStore:
             "UPDATE deliveries SET status = 'sent', message_id = ?, attempts = attempts + 1,"
             " updated_at = ? WHERE id = ?"
         )
-        await self._run(self._update_one, sql, (message_id, rows.micros(now), delivery_id))
+        await self._mark(sql, (message_id, rows.micros(now), delivery_id))
 
     async def mark_retry(
         self, delivery_id: int, error: str, next_attempt_at: datetime, now: datetime
@@ -116,20 +119,20 @@ class SqliteStore:
             " next_attempt_at = ?, updated_at = ? WHERE id = ?"
         )
         args = (_error(error), rows.micros(next_attempt_at), rows.micros(now), delivery_id)
-        await self._run(self._update_one, sql, args)
+        await self._mark(sql, args)
 
     async def mark_dead(self, delivery_id: int, error: str, now: datetime) -> None:
         sql = (
             "UPDATE deliveries SET status = 'dead', attempts = attempts + 1, last_error = ?,"
             " updated_at = ? WHERE id = ?"
         )
-        await self._run(self._update_one, sql, (_error(error), rows.micros(now), delivery_id))
+        await self._mark(sql, (_error(error), rows.micros(now), delivery_id))
 
     async def mark_skipped(self, delivery_id: int, reason: str, now: datetime) -> None:
         sql = (
             "UPDATE deliveries SET status = 'skipped', last_error = ?, updated_at = ? WHERE id = ?"
         )
-        await self._run(self._update_one, sql, (_error(reason), rows.micros(now), delivery_id))
+        await self._mark(sql, (_error(reason), rows.micros(now), delivery_id))
 
     async def reschedule_pending(self, now: datetime) -> int:
         at = rows.micros(now)
@@ -181,11 +184,42 @@ class SqliteStore:
     async def close(self) -> None:
         if self._closed:
             return
+        if self._flusher is not None:
+            await asyncio.wait([self._flusher])  # marks already taken are written first
         try:
             await self._run(self._close)
         finally:
             self._closed = True
             self._executor.shutdown(wait=False)
+
+    # -- group commit of the marks ---------------------------------------------------------
+
+    async def _mark(self, sql: str, args: tuple[Any, ...]) -> None:
+        """Update one delivery (its id last in `args`) and commit, together with the marks
+        other tasks asked for meanwhile: with every commit synced to disk, one commit for a
+        group keeps a burst of sends from queueing behind a sync each."""
+        mark = _Mark(sql, args, asyncio.get_running_loop().create_future())
+        self._marks.append(mark)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_marks(), name="store-marks")
+        await mark.done
+
+    async def _flush_marks(self) -> None:
+        while self._marks:
+            batch, self._marks = self._marks, []
+            try:
+                counts = await self._run(self._update_rows, [(m.sql, m.args) for m in batch])
+            except Exception as exc:
+                for mark in batch:
+                    _settle(mark.done, exc)
+                continue
+            except BaseException:
+                for mark in batch:
+                    mark.done.cancel()
+                raise
+            for mark, count in zip(batch, counts, strict=True):
+                missing = StoreError(f"store {self._path} has no delivery {mark.args[-1]}")
+                _settle(mark.done, None if count == 1 else missing)
 
     # -- on the worker thread ------------------------------------------------------------
 
@@ -257,9 +291,11 @@ class SqliteStore:
         with _transaction(conn):
             return conn.execute(sql, args).rowcount
 
-    def _update_one(self, sql: str, args: tuple[Any, ...]) -> None:
-        if self._update(sql, args) != 1:
-            raise StoreError(f"store {self._path} has no delivery {args[-1]}")
+    def _update_rows(self, updates: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
+        """Each update's row count, all in one transaction."""
+        conn = self._connection()
+        with _transaction(conn):
+            return [conn.execute(sql, args).rowcount for sql, args in updates]
 
     def _update_each(self, sql: str, many: list[tuple[Any, ...]]) -> None:
         """One transaction; every row must exist, or none is changed."""
@@ -308,6 +344,23 @@ class _transaction:
     def _rollback(self) -> None:
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
+
+
+@dataclass(slots=True)
+class _Mark:
+    sql: str
+    args: tuple[Any, ...]
+    done: asyncio.Future[None]
+
+
+def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+    """Resolve a mark's future, unless its caller stopped waiting (cancelled)."""
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
 
 
 def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:

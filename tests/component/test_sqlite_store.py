@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import stat
@@ -212,6 +213,45 @@ async def test_completions_are_stored_all_or_none(store: SqliteStore) -> None:
     assert len(await store.awaiting_completion()) == 2
     await store.set_completions({first.id: done, second.id: done})
     assert await store.awaiting_completion() == []
+
+
+async def test_marks_made_at_once_are_each_recorded_and_one_bad_id_fails_alone(
+    store: SqliteStore,
+) -> None:
+    await started_jobs(store, "A", "B", "C")
+    a, b, c = await store.due_deliveries(T0 + timedelta(minutes=1), limit=10)
+    outcomes = await asyncio.gather(
+        store.mark_sent(a.id, "<a@notifier.test>", T0),
+        store.mark_sent(4242, "<missing@notifier.test>", T0),
+        store.mark_retry(b.id, "451 busy", T0 + timedelta(minutes=5), T0),
+        store.mark_skipped(c.id, "not notified", T0),
+        return_exceptions=True,
+    )
+    assert outcomes[0] is None and outcomes[2] is None and outcomes[3] is None
+    assert isinstance(outcomes[1], StoreError) and "no delivery 4242" in str(outcomes[1])
+    (sent,) = await store.list_deliveries([DeliveryStatus.SENT])
+    assert (sent.id, sent.message_id) == (a.id, "<a@notifier.test>")
+    (pending,) = await store.list_deliveries([DeliveryStatus.PENDING])
+    assert (pending.id, pending.attempts, pending.last_error) == (b.id, 1, "451 busy")
+    (skipped,) = await store.list_deliveries([DeliveryStatus.SKIPPED])
+    assert skipped.id == c.id
+
+
+async def test_a_mark_still_being_written_is_kept_when_the_store_closes(tmp_path: Path) -> None:
+    path = tmp_path / "notifier.sqlite3"
+    store = await SqliteStore.open(path)
+    await started_jobs(store, "A")
+    (delivery,) = await store.due_deliveries(T0 + timedelta(minutes=1), limit=1)
+    marking = asyncio.create_task(store.mark_sent(delivery.id, "<a@notifier.test>", T0))
+    await asyncio.sleep(0)  # the mark is taken, its write not yet done
+    marking.cancel()
+    await store.close()
+    reopened = await SqliteStore.open(path)
+    try:
+        (sent,) = await reopened.list_deliveries([DeliveryStatus.SENT])
+        assert sent.message_id == "<a@notifier.test>"
+    finally:
+        await reopened.close()
 
 
 async def test_old_sent_and_skipped_deliveries_can_be_pruned(store: SqliteStore) -> None:
