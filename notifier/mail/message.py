@@ -35,7 +35,6 @@ MESSAGE_ID_DOMAIN = "ips-job-notifier"
 HANDLE_HEADER_LIMIT = 200
 MAX_LINE = 78
 """RFC 5322's recommended line length, which every line of the email keeps to."""
-CRLF = "\r\n"
 
 
 class _HeaderClasses(HeaderRegistry):
@@ -149,14 +148,13 @@ def assemble(
         _header("Content-Language", bcp47(rendered.catalog)),
         "MIME-Version: 1.0\r\n",
         f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',
-        CRLF,
-    ]
+    ]  # the first part's delimiter begins with the empty line that ends the headers
     data = b"".join(
         (
             "".join(head).encode("utf-8"),
             _part(boundary, "plain", rendered.text),
             _part(boundary, "html", rendered.html),
-            f"--{boundary}--\r\n".encode("ascii"),
+            f"\r\n--{boundary}--\r\n".encode("ascii"),
         )
     )
     return OutgoingEmail(sender=envelope_sender, recipient=to, message_id=mid, data=data)
@@ -198,8 +196,9 @@ def _part(boundary: str, subtype: str, body: str) -> bytes:
     else:
         # Lines of at most 76 characters, "=" and trailing white space escaped.
         encoding, encoded = "quoted-printable", binascii.b2a_qp(raw, istext=True)
+    # The CR LF before a boundary belongs to the delimiter, not to the part before it.
     head = (
-        f"--{boundary}\r\n"
+        f"\r\n--{boundary}\r\n"
         f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
         f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
     )

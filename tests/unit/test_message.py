@@ -19,8 +19,9 @@ from markupsafe import escape
 
 from notifier.core.events import Completion, Event, EventKind, Outcome
 from notifier.mail.i18n import CATALOGS, bcp47
-from notifier.mail.message import MessageError, build_message
+from notifier.mail.message import MessageError, assemble, build_message
 from notifier.mail.preview import sample_completion, sample_event
+from notifier.mail.render import RenderedEmail
 
 SENDER = "IPS Jobs <ips-jobs@example.com>"
 RECIPIENT = "maria.rossi@example.com"
@@ -312,3 +313,26 @@ def test_any_printable_job_name_reads_back_unchanged_from_the_subject(name: str)
     assert subject.startswith("IPS job failed: ")
     shown = subject.removeprefix("IPS job failed: ")
     assert name.startswith(shown.removesuffix("\u2026"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.text(max_size=400),
+    html=st.text(alphabet=st.characters(codec="utf-8"), max_size=400),
+)
+def test_any_body_reads_back_exactly_in_both_transfer_encodings(text: str, html: str) -> None:
+    event, completion = _failed("en")
+    rendered = RenderedEmail(catalog="en", subject="IPS job failed", text=text, html=html)
+    raw = assemble(event, completion, rendered, sender=SENDER, to=RECIPIENT).data
+    assert raw.isascii()
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    got_text, got_html = _parts(parsed)
+    assert got_text.replace("\r\n", "\n") == _as_lines(text)
+    assert got_html.replace("\r\n", "\n") == _as_lines(html)
+
+
+def _as_lines(body: str) -> str:
+    """What a body reads as after the trip: lines split as bytes are, ending in a newline."""
+    return b"\n".join(body.encode("utf-8").splitlines()).decode("utf-8") + "\n"
