@@ -30,7 +30,7 @@ def test_diff_benchmark_runs_on_a_small_store(monkeypatch: pytest.MonkeyPatch) -
 
 def test_every_finished_job_of_a_burst_is_mailed_and_timed() -> None:
     figures = burst.run(jobs=20)
-    assert figures["daemon_s"] > 0 and figures["raw_s"] > 0
+    assert figures["daemon_s"] > 0 and figures["raw_s"] > 0 and figures["bytes_s"] > 0
     assert figures["daemon_from_finish_s"] >= figures["daemon_s"]
 
 
