@@ -1,7 +1,8 @@
 """docs/BENCHMARKS.md from the figures of one `bench/run.py` run.
 
 Owns the table (what, peer, ratio, goal, met), the machine description and the notes on each
-missed goal (its profiled cause and the suggested fix). Never measures anything.
+benchmark that was profiled (the cause found, what fixed it, what is left for a missed goal).
+Never measures anything.
 """
 
 from __future__ import annotations
@@ -215,9 +216,14 @@ def markdown(
     ]
     lines += [f"- {key}: {value}" for key, value in host.items()]
     lines += ["", "## Results", "", *_table(rows), ""]
-    if missed:
-        lines += ["## Goals missed: causes and suggested fixes", ""]
-        for name in missed:
-            lines += [f"### {name}", "", findings.get(name, "Not profiled yet.").strip(), ""]
+    noted = [
+        n for n, f in results.items() if not isinstance(f, str) and (n in findings or n in missed)
+    ]
+    if noted:
+        lines += ["## What the profiles found: causes, fixes, and what is left", ""]
+        for name in noted:
+            state = "goal missed" if name in missed else "goals met"
+            text = findings.get(name, "Not profiled yet.").strip()
+            lines += [f"### {name} ({state})", "", text, ""]
     lines += ["## How to rerun", "", rerun.strip("\n"), "", *_details(results)]
     return "\n".join(lines).rstrip() + "\n"
