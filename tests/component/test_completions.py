@@ -15,6 +15,7 @@ from notifier.mail.completions import JobLogCompletions, resolve_completions
 from notifier.sim import Outcome as SimOutcome
 from notifier.sim import Simulator
 from notifier.store.protocol import Delivery, DeliveryStatus
+from tests import builders
 
 STARTED = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 FINISHED = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -71,27 +72,9 @@ def finished(
 
 
 def job_log(company: str, name: str, *, errors: int = 0, warnings: int = 0) -> JobLog:
-    return JobLog(
-        company_handle=company,
-        job_handle=f"{company}|{name}|",
-        job_name=name,
-        original_job_name=name,
-        submit_user_email="ana@example.com",
-        log_type="ImageServingPublishSuccess",
-        job_sub_type=None,
-        start_date=STARTED,
-        end_date=FINISHED - timedelta(minutes=1),
-        description=None,
-        file_success_count=10 - errors,
-        file_error_count=errors,
-        file_warning_count=warnings,
-        file_duplicate_count=0,
-        file_update_count=0,
-        total_file_count=10,
-        transfer_success_count=None,
-        transfer_error_count=None,
-        transfer_warning_count=None,
-        fatal_error=False,
+    ended = FINISHED - timedelta(minutes=1)
+    return builders.job_log(
+        company, name, started=STARTED, ended=ended, errors=errors, warnings=warnings
     )
 
 

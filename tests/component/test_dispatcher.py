@@ -26,6 +26,7 @@ from notifier.mail.message import OutgoingEmail, build_message
 from notifier.mail.sender import Mailer
 from notifier.store.protocol import Delivery, DeliveryStatus
 from notifier.store.sqlite import SqliteStore
+from tests import builders
 from tests.smtp_sink import SmtpSink
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -129,28 +130,7 @@ class JobLogs:
 
 
 def job_log(name: str, *, errors: int) -> JobLog:
-    return JobLog(
-        company_handle="47",
-        job_handle=f"47|{name}|",
-        job_name=name,
-        original_job_name=name,
-        submit_user_email="ana@example.com",
-        log_type="ImageServingPublishSuccess",
-        job_sub_type=None,
-        start_date=T0 - timedelta(hours=1),
-        end_date=T0,
-        description=None,
-        file_success_count=10 - errors,
-        file_error_count=errors,
-        file_warning_count=0,
-        file_duplicate_count=0,
-        file_update_count=0,
-        total_file_count=10,
-        transfer_success_count=None,
-        transfer_error_count=None,
-        transfer_warning_count=None,
-        fatal_error=False,
-    )
+    return builders.job_log("47", name, started=T0 - timedelta(hours=1), ended=T0, errors=errors)
 
 
 @dataclass

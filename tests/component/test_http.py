@@ -11,17 +11,7 @@ import pytest
 from notifier.core.events import EventKind
 from notifier.http import HttpServer, assess_readiness, start_http
 from notifier.metrics import CONTENT_TYPE, EmailResult, Metrics, PollResult
-
-METRIC_NAMES = (
-    "notifier_polls_total",
-    "notifier_poll_duration_seconds",
-    "notifier_active_jobs",
-    "notifier_events_total",
-    "notifier_emails_total",
-    "notifier_outbox_pending",
-    "notifier_outbox_dead",
-    "notifier_last_successful_poll_timestamp_seconds",
-)
+from tests.builders import METRIC_NAMES
 
 
 class Switch:

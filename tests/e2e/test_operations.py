@@ -14,18 +14,8 @@ import aiohttp
 import pytest
 
 from notifier.sim import Fault, FaultKind
+from tests.builders import METRIC_NAMES
 from tests.e2e.conftest import Notifier, World, wait_for, wait_until
-
-METRIC_NAMES = (
-    "notifier_polls_total",
-    "notifier_poll_duration_seconds",
-    "notifier_active_jobs",
-    "notifier_events_total",
-    "notifier_emails_total",
-    "notifier_outbox_pending",
-    "notifier_outbox_dead",
-    "notifier_last_successful_poll_timestamp_seconds",
-)
 
 
 @dataclass(slots=True)
