@@ -28,6 +28,7 @@ from notifier.ips.client import IpsClient
 from notifier.mail.completions import JobLogCompletions
 from notifier.mail.dispatcher import DeliveryResult, Dispatcher
 from notifier.mail.message import OutgoingEmail, build_message
+from notifier.mail.render import warm_up
 from notifier.mail.sender import Mailer, SmtpSecurity
 from notifier.metrics import Metrics
 from notifier.poller import Poller
@@ -196,6 +197,7 @@ class Daemon:
     async def run(self) -> None:
         parts = self.parts
         await parts.poller.load()
+        await asyncio.to_thread(warm_up, parts.config.notify.default_locale)
         listen = parts.config.http.listen
         try:
             http = await start_http(listen, parts.metrics, self.readiness)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+import notifier
 from notifier.core.events import Completion, Event, EventKind, Outcome
 from notifier.ips.models import JobState, JobType
 from notifier.mail.preview import sample_completion, sample_event
@@ -183,3 +187,38 @@ def test_the_duration_comes_from_the_start_when_the_log_has_none() -> None:
     assert completion.ended_at is not None and event.job.start_date is not None
     assert completion.ended_at - event.job.start_date == timedelta(minutes=105, seconds=38)
     assert "1 hour, 45 minutes" in _render(event, completion).text
+
+
+def test_each_template_is_compiled_once_however_many_languages_are_mailed() -> None:
+    # In a fresh process: the compiled templates are shared state of the module.
+    script = """
+import jinja2
+from notifier.core.events import EventKind, Outcome
+from notifier.mail.i18n import CATALOGS, bcp47
+from notifier.mail.preview import sample_completion, sample_event
+from notifier.mail.render import render_bodies, warm_up
+
+compiled = []
+real_compile = jinja2.Environment.compile
+
+def counting_compile(self, source, name=None, *args, **kwargs):
+    compiled.append(name)
+    return real_compile(self, source, name, *args, **kwargs)
+
+jinja2.Environment.compile = counting_compile
+warm_up("de-DE")
+at_start = sorted(compiled)
+for catalog in CATALOGS:
+    for kind in EventKind:
+        done = sample_completion(Outcome.FAILED) if kind is EventKind.FINISHED else None
+        render_bodies(sample_event(kind, bcp47(catalog)), done)
+print(len(at_start), len(set(at_start)), len(compiled))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    at_start, distinct, in_all = (int(n) for n in done.stdout.split())
+    templates = len(list((Path(notifier.__file__).parent / "templates").iterdir()))
+    assert at_start == 2 * templates  # text and HTML: compiled at start, once each
+    assert distinct == templates
+    assert in_all == at_start  # 12 languages x 6 kinds later: nothing compiled again
