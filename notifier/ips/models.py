@@ -5,9 +5,10 @@ Owns the vocabulary of IPS as this project sees it. Never does I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, make_dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import cast
 
 
 class JobState(StrEnum):
@@ -105,3 +106,63 @@ class JobLog:
     transfer_error_count: int | None
     transfer_warning_count: int | None
     fatal_error: bool | None
+
+
+# The parser's hot loop builds ten thousand ActiveJobs per poll. A frozen dataclass's __init__
+# pays one object.__setattr__ call per field (18 here), about three quarters of the cost of
+# making one. A plain slotted twin with the same slots, in the same order, is filled with
+# ordinary attribute stores and then given ActiveJob's class: the object is an ActiveJob in
+# every respect (type, equality, hash, repr, frozen), only cheaper to make. The twin is made
+# from ActiveJob's own fields, so the two layouts cannot drift apart.
+_ActiveJobDraft = make_dataclass(
+    "_ActiveJobDraft",
+    [(f.name, f.type, field(default=f.default)) for f in fields(ActiveJob)],
+    slots=True,
+    eq=False,
+    repr=False,
+)
+
+
+def new_active_job(
+    company_handle: str,
+    job_handle: str,
+    name: str,
+    original_name: str | None,
+    type: JobType,
+    state: JobState,
+    submit_user_email: str | None,
+    locale: str | None,
+    description: str | None,
+    server_name: str | None,
+    start_date: datetime | None,
+    trigger_time: datetime | None,
+    total_size: int | None,
+    progress: int | None,
+    progress_message: str | None,
+    last_progress_update: datetime | None,
+    type_raw: str,
+    state_raw: str,
+) -> ActiveJob:
+    """`ActiveJob(...)` with the same positional arguments, about four times cheaper."""
+    job = _ActiveJobDraft(
+        company_handle,
+        job_handle,
+        name,
+        original_name,
+        type,
+        state,
+        submit_user_email,
+        locale,
+        description,
+        server_name,
+        start_date,
+        trigger_time,
+        total_size,
+        progress,
+        progress_message,
+        last_progress_update,
+        type_raw,
+        state_raw,
+    )
+    job.__class__ = ActiveJob
+    return cast(ActiveJob, job)

@@ -21,12 +21,16 @@ from notifier.ips.envelope import (
     soap_body_child,
 )
 from notifier.ips.errors import IpsResponseError
-from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
+from notifier.ips.models import ActiveJob, JobLog, JobState, JobType, new_active_job
 
 __all__ = ["parse_active_jobs", "parse_job_logs"]
 
 T = TypeVar("T")
-Fields = dict[str | None, str]  # None: elements of foreign namespaces, ignored
+# One item's children: full tag ("{namespace}name", or "name" outside any namespace) -> text,
+# "" for a present but empty element; absent elements are missing keys.
+Fields = dict[object, str]
+# Given the "{namespace}" prefix of an item's fields ("" for none), reads one item's Fields.
+ReaderFor = Callable[[str], Callable[[Fields], T]]
 
 
 class _LocalNames(dict[object, str | None]):
@@ -62,18 +66,31 @@ def _return_array(body: bytes, operation: str, array: str, max_bytes: int) -> et
     return found
 
 
-def _items(array: etree._Element, build: Callable[[Fields], T]) -> list[T]:
-    # The hot loop of a 10,000-job poll: one dict per item, by local name, in C-backed
-    # comprehension; present-but-empty elements read as "" and absent ones as missing keys.
+def _items(array: etree._Element, reader_for: ReaderFor[T]) -> list[T]:
+    # The hot loop of a 10,000-job poll. Each child element costs lxml a proxy object and a
+    # "{namespace}name" string; the walk adds nothing per element but one dict entry, keyed
+    # by that full tag. The reader looks fields up by full tag in the namespace of the first
+    # item, which is right as long as no element of another IPS namespace (or of none) could
+    # stand for one of its fields; `plain` holds the tags known to be harmless, and an item
+    # with any other tag is re-read element by element by local name.
     names = _LocalNames()
+    plain: set[object] = set()
+    ns = ""
+    read: Callable[[Fields], T] | None = None
     out: list[T] = []
     append = out.append
     for position, item in enumerate(array, start=1):
-        if names[item.tag] != "items":
+        tag = item.tag
+        if names[tag] != "items":
             continue
-        fields: Fields = {names[child.tag]: child.text or "" for child in item}
+        if read is None:
+            ns = tag[: -len("items")]  # "{an IPS namespace}" or ""
+            read = reader_for(ns)
+        fields: Fields = {child.tag: child.text or "" for child in item}
+        if not fields.keys() <= plain and not _all_plain(fields, plain, names, ns):
+            fields = _by_local_name(item, names, ns)
         try:
-            append(build(fields))
+            append(read(fields))
         except (KeyError, ValueError, OverflowError) as exc:
             raise IpsResponseError(
                 f"IPS item #{position} is unusable ({_describe(exc)}); "
@@ -82,17 +99,27 @@ def _items(array: etree._Element, build: Callable[[Fields], T]) -> list[T]:
     return out
 
 
+def _all_plain(fields: Fields, plain: set[object], names: _LocalNames, ns: str) -> bool:
+    """Whether every tag is in namespace `ns` or foreign; remembers those that are."""
+    for tag in fields.keys() - plain:
+        in_ns = isinstance(tag, str) and (tag.startswith(ns) if ns else tag[:1] != "{")
+        if not in_ns and names[tag] is not None:
+            return False
+        plain.add(tag)
+    return True
+
+
+def _by_local_name(item: etree._Element, names: _LocalNames, ns: str) -> Fields:
+    # Element by element, so that of two elements with one local name the later one wins
+    # whatever their namespaces, as for any repeated element; keyed as the reader expects.
+    by_name = {names[child.tag]: child.text or "" for child in item}
+    return {ns + name: text for name, text in by_name.items() if name is not None}
+
+
 def _describe(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"missing required element {exc.args[0]}"
     return str(exc)
-
-
-def _required(fields: Fields, name: str) -> str:
-    value = fields[name]
-    if not value:
-        raise KeyError(name)
-    return value
 
 
 def _int(value: str | None) -> int | None:
@@ -102,13 +129,24 @@ def _int(value: str | None) -> int | None:
 
 
 def _datetime(value: str | None) -> datetime | None:
-    if not value:
-        return None
+    return _instant(value) if value else None
+
+
+def _instant(text: str) -> datetime:
     try:
-        parsed = _fromisoformat(value)
+        parsed = _fromisoformat(text)
     except ValueError:
-        parsed = _fromisoformat(value.strip())
+        parsed = _fromisoformat(text.strip())
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+class _Instants(dict[str, datetime]):
+    """xs:dateTime text -> aware datetime, one instance per parse: a response repeats the
+    same instants (a job's start and trigger time, jobs queued together), each read once."""
+
+    def __missing__(self, text: str) -> datetime:
+        parsed = self[text] = _instant(text)
+        return parsed
 
 
 def _bool(value: str | None) -> bool | None:
@@ -125,71 +163,127 @@ def _bool(value: str | None) -> bool | None:
 _fromisoformat = datetime.fromisoformat
 _TYPES = {t.value: t for t in JobType if t is not JobType.UNRECOGNIZED}
 _STATES = {s.value: s for s in JobState if s is not JobState.UNRECOGNIZED}
-
-
-def _active_job(f: Fields) -> ActiveJob:
-    # Runs once per job of every poll: positional, in field order, few calls.
-    get = f.get
-    company, handle, name, state_raw = f["companyHandle"], f["jobHandle"], f["name"], f["state"]
-    if not (company and handle and name and state_raw):
-        raise KeyError(next(k for k in _ACTIVE_REQUIRED if not f[k]))
-    type_raw = get("type", "")
-    return ActiveJob(
-        company,
-        handle,
-        name,
-        get("originalName"),
-        _TYPES.get(type_raw, JobType.UNRECOGNIZED),
-        _STATES.get(state_raw, JobState.UNRECOGNIZED),
-        get("submitUserEmail"),
-        get("locale"),
-        get("description"),
-        get("serverName"),
-        _datetime(get("startDate")),
-        _datetime(get("triggerTime")),
-        int(v) if (v := get("totalSize")) else None,
-        int(v) if (v := get("progress")) else None,
-        get("progressMessage"),
-        _datetime(get("lastProgressUpdate")),
-        type_raw,
-        state_raw,
-    )
-
-
+_ACTIVE_FIELDS = (
+    "companyHandle",
+    "jobHandle",
+    "name",
+    "originalName",
+    "type",
+    "state",
+    "submitUserEmail",
+    "locale",
+    "description",
+    "serverName",
+    "startDate",
+    "triggerTime",
+    "totalSize",
+    "progress",
+    "progressMessage",
+    "lastProgressUpdate",
+)
 _ACTIVE_REQUIRED = ("companyHandle", "jobHandle", "name", "state")
 
 
-def _job_log(f: Fields) -> JobLog:
-    get = f.get
-    return JobLog(
-        company_handle=_required(f, "companyHandle"),
-        job_handle=_required(f, "jobHandle"),
-        job_name=_required(f, "jobName"),
-        original_job_name=get("originalJobName"),
-        submit_user_email=get("submitUserEmail"),
-        log_type=get("logType"),
-        job_sub_type=get("jobSubType"),
-        start_date=_datetime(get("startDate")),
-        end_date=_datetime(get("endDate")),
-        description=get("description"),
-        file_success_count=_int(get("fileSuccessCount")),
-        file_error_count=_int(get("fileErrorCount")),
-        file_warning_count=_int(get("fileWarningCount")),
-        file_duplicate_count=_int(get("fileDuplicateCount")),
-        file_update_count=_int(get("fileUpdateCount")),
-        total_file_count=_int(get("totalFileCount")),
-        transfer_success_count=_int(get("transferSuccessCount")),
-        transfer_error_count=_int(get("transferErrorCount")),
-        transfer_warning_count=_int(get("transferWarningCount")),
-        fatal_error=_bool(get("fatalError")),
-    )
+def _active_job_reader(ns: str) -> Callable[[Fields], ActiveJob]:
+    # Runs once per job of every poll: full tags computed once, positional construction.
+    (
+        company_tag,
+        handle_tag,
+        name_tag,
+        original_name_tag,
+        type_tag,
+        state_tag,
+        email_tag,
+        locale_tag,
+        description_tag,
+        server_tag,
+        start_tag,
+        trigger_tag,
+        size_tag,
+        progress_tag,
+        message_tag,
+        update_tag,
+    ) = (ns + name for name in _ACTIVE_FIELDS)
+    instants = _Instants()
+
+    def active_job(f: Fields) -> ActiveJob:
+        get = f.get
+        company, handle, name, state_raw = (
+            get(company_tag),
+            get(handle_tag),
+            get(name_tag),
+            get(state_tag),
+        )
+        if not (company and handle and name and state_raw):
+            raise KeyError(next(n for n in _ACTIVE_REQUIRED if not get(ns + n)))
+        type_raw = get(type_tag, "")
+        return new_active_job(
+            company,
+            handle,
+            name,
+            get(original_name_tag),
+            _TYPES.get(type_raw, JobType.UNRECOGNIZED),
+            _STATES.get(state_raw, JobState.UNRECOGNIZED),
+            get(email_tag),
+            get(locale_tag),
+            get(description_tag),
+            get(server_tag),
+            instants[v] if (v := get(start_tag)) else None,
+            instants[v] if (v := get(trigger_tag)) else None,
+            int(v) if (v := get(size_tag)) else None,
+            int(v) if (v := get(progress_tag)) else None,
+            get(message_tag),
+            instants[v] if (v := get(update_tag)) else None,
+            type_raw,
+            state_raw,
+        )
+
+    return active_job
+
+
+def _job_log_reader(ns: str) -> Callable[[Fields], JobLog]:
+    def job_log(f: Fields) -> JobLog:
+        def get(name: str) -> str | None:
+            return f.get(ns + name)
+
+        def required(name: str) -> str:
+            value = get(name)
+            if not value:
+                raise KeyError(name)
+            return value
+
+        return JobLog(
+            company_handle=required("companyHandle"),
+            job_handle=required("jobHandle"),
+            job_name=required("jobName"),
+            original_job_name=get("originalJobName"),
+            submit_user_email=get("submitUserEmail"),
+            log_type=get("logType"),
+            job_sub_type=get("jobSubType"),
+            start_date=_datetime(get("startDate")),
+            end_date=_datetime(get("endDate")),
+            description=get("description"),
+            file_success_count=_int(get("fileSuccessCount")),
+            file_error_count=_int(get("fileErrorCount")),
+            file_warning_count=_int(get("fileWarningCount")),
+            file_duplicate_count=_int(get("fileDuplicateCount")),
+            file_update_count=_int(get("fileUpdateCount")),
+            total_file_count=_int(get("totalFileCount")),
+            transfer_success_count=_int(get("transferSuccessCount")),
+            transfer_error_count=_int(get("transferErrorCount")),
+            transfer_warning_count=_int(get("transferWarningCount")),
+            fatal_error=_bool(get("fatalError")),
+        )
+
+    return job_log
 
 
 def parse_active_jobs(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[ActiveJob]:
     """Every ActiveJob of a whole getActiveJobs SOAP response, or an IpsError."""
-    return _items(_return_array(body, "getActiveJobs", "jobArray", max_bytes), _active_job)
+    array = _return_array(body, "getActiveJobs", "jobArray", max_bytes)
+    return _items(array, _active_job_reader)
 
 
 def parse_job_logs(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[JobLog]:
     """Every JobLog of a whole getJobLogs SOAP response, or an IpsError."""
-    return _items(_return_array(body, "getJobLogs", "jobLogArray", max_bytes), _job_log)
+    return _items(_return_array(body, "getJobLogs", "jobLogArray", max_bytes), _job_log_reader)

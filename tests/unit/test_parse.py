@@ -92,6 +92,25 @@ def test_foreign_namespace_elements_are_ignored() -> None:
     assert job.locale == "fr-FR"
 
 
+def test_of_two_elements_in_different_ips_namespaces_the_later_one_counts() -> None:
+    body = sb.active_jobs_body([sb.active_job()]).decode()
+    older = f'<name xmlns="{sb.IPS_NS}/2012-02-14">Older schema</name>'
+    (later_wins,) = parse_active_jobs(body.replace("</locale>", f"</locale>{older}").encode())
+    assert later_wins.name == "Older schema"
+    (earlier,) = parse_active_jobs(
+        body.replace("<companyHandle>", f"{older}<companyHandle>").encode()
+    )
+    assert earlier.name == "Nightly Publish"
+
+
+def test_children_without_namespace_read_under_a_namespaced_item() -> None:
+    body = sb.active_jobs_body([sb.active_job(), sb.active_job(job_handle="47|b|")]).decode()
+    first_end = body.index("</items>")
+    second = body[first_end:].replace("<locale>fr-FR</locale>", '<locale xmlns="">de-DE</locale>')
+    first, other = parse_active_jobs((body[:first_end] + second).encode())
+    assert (first.locale, other.locale) == ("fr-FR", "de-DE")
+
+
 def test_zone_offsets_are_kept_as_aware_datetimes() -> None:
     (job,) = parse_active_jobs(sb.active_jobs_body([sb.active_job()]))
     assert job.start_date is not None

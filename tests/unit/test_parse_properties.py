@@ -2,8 +2,10 @@
 whatsoever escapes the IpsError tree."""
 
 import contextlib
+from dataclasses import FrozenInstanceError, fields
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +18,7 @@ from notifier.ips import (
     parse_active_jobs,
     parse_job_logs,
 )
+from notifier.ips.models import new_active_job
 from tests import soap_bodies as sb
 
 FAST = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -148,3 +151,94 @@ def mutated(draw: st.DrawFn) -> bytes:
 @given(mutated())
 def test_mutated_responses_only_ever_raise_ips_error(body: bytes) -> None:
     _parse_or_ips_error(body)
+
+
+@FAST
+@given(active_jobs())
+def test_the_parser_constructor_makes_the_same_frozen_value(job: ActiveJob) -> None:
+    made = new_active_job(*(getattr(job, f.name) for f in fields(ActiveJob)))
+    assert type(made) is ActiveJob
+    assert made == job
+    assert hash(made) == hash(job)
+    assert repr(made) == repr(job)
+    with pytest.raises(FrozenInstanceError):
+        made.name = "changed"  # type: ignore[misc]
+
+
+# An item's children may come in any accepted namespace (another IPS version, none) or in a
+# foreign one, and may repeat. Whatever the mix, the item must read exactly as its
+# normalised form: foreign elements dropped, the last of each local name kept.
+FOREIGN_NS = "urn:example:not-ips"
+FIELD_TEXT: dict[str, st.SearchStrategy[str]] = {
+    "companyHandle": xml_text,
+    "jobHandle": xml_text,
+    "name": xml_text,
+    "state": st.sampled_from([s.value for s in JobState]) | xml_text,
+    "type": st.sampled_from([t.value for t in JobType]) | xml_text,
+    "locale": xml_text,
+    "progress": st.integers(0, 100).map(str) | st.just(""),
+    "totalSize": st.integers(-(2**63), 2**63 - 1).map(str) | st.just("oops"),
+    "startDate": aware.map(datetime.isoformat) | st.just(""),
+    "someFutureField": xml_text,
+}
+Child = tuple[str, str, str]  # namespace, local name, text
+
+
+@st.composite
+def mixed_items(draw: st.DrawFn, ns: str) -> list[Child]:
+    required = [(ns, name, draw(required_text)) for name in ("companyHandle", "jobHandle")]
+    required += [(ns, "name", draw(required_text)), (ns, "state", "Running")]
+    extra = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from((*sb.NAMESPACES, FOREIGN_NS)),
+                st.sampled_from(sorted(FIELD_TEXT)),
+            ),
+            max_size=10,
+        )
+    )
+    return required + [(child_ns, name, draw(FIELD_TEXT[name])) for child_ns, name in extra]
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    )
+
+
+def _items_body(ns: str, items: list[list[Child]], explicit: bool) -> bytes:
+    def child(child_ns: str, name: str, text: str) -> str:
+        xmlns = f' xmlns="{child_ns}"' if explicit else ""
+        return f"<{name}{xmlns}>{_escape(text)}</{name}>"
+
+    array = "".join("<items>" + "".join(child(*c) for c in item) + "</items>" for item in items)
+    return sb.envelope(
+        f'<getActiveJobsReturn xmlns="{ns}"><jobArray>{array}</jobArray></getActiveJobsReturn>'
+    )
+
+
+def _normalised(item: list[Child]) -> list[Child]:
+    last = {name: (ns, name, text) for ns, name, text in item if ns != FOREIGN_NS}
+    return list(last.values())
+
+
+def _outcome(body: bytes) -> list[ActiveJob] | str:
+    try:
+        return parse_active_jobs(body)
+    except IpsError as exc:
+        return str(exc)
+
+
+@settings(FAST, max_examples=300)
+@given(
+    st.sampled_from(sb.NAMESPACES).flatmap(
+        lambda ns: st.tuples(st.just(ns), st.lists(mixed_items(ns), min_size=1, max_size=3))
+    )
+)
+def test_children_in_mixed_namespaces_read_as_their_normalised_form(
+    case: tuple[str, list[list[Child]]],
+) -> None:
+    ns, items = case
+    mixed = _items_body(ns, items, explicit=True)
+    normalised = _items_body(ns, [_normalised(item) for item in items], explicit=False)
+    assert _outcome(mixed) == _outcome(normalised)
