@@ -84,24 +84,37 @@ last of these. Within `assemble`:
 
 FINDINGS: dict[str, str] = {
     "parse": """
-On the 10,000-job answer, timed by phase (best of 5, no profiler):
-building the tree in `parse_document` takes what bare lxml takes (about 95 ms: the peer);
-walking the 180,000 child elements in `_items` (`{names[child.tag]: child.text or "" ...}`)
-takes about 100 ms, nearly all of it lxml creating a Python proxy object and a namespaced tag
-string for every child element; building the 10,000 ActiveJobs in `_active_job` takes about
-50 ms, about half of it the frozen dataclass's `__init__` (one `object.__setattr__` per field,
-18 fields) and the rest three `datetime.fromisoformat` and two enum lookups per job. The total
-is about 3 times bare lxml on a quiet machine, 4 times in a noisy run.
+Fixed (best of 5 on the 10,000-job answer, bench unchanged): `parse_active_jobs` went from
+about 241 ms to about 212 ms, ours/lxml from 3.8-3.9x to 3.2-3.4x. The walk in `_items` no
+longer translates each of the 180,000 child tags to a local name (a dict lookup on a freshly
+made string per element): it keys each item's dict by full tag, and the reader looks fields
+up by full tag in the namespace of the first item; an item with a child in another IPS
+namespace, or in none, is re-read by local name, so every document reads as before. ActiveJobs
+are made by `new_active_job` (`notifier/ips/models.py`), a slotted twin re-classed as
+ActiveJob: 10,000 of them in 9 ms instead of 32 ms through the frozen `__init__`. Repeated
+dateTime texts are parsed once per response.
 
-Suggested: the walk is already one comprehension per item; what remains is lxml's cost of
-one proxy object per element, which no per-element Python loop avoids. Options, measured
-only roughly: `etree.XPath("*/text()", smart_strings=False)` returns an item's texts in about
-half the time of the proxy walk, but drops empty elements and tag names, so it is usable
-only with a cheap check that the item has the usual fully-populated shape (falling back to
-the walk otherwise); and a construction path for ActiveJob that does not go through the
-frozen dataclass `__init__` would halve the build step. Both together would bring the parse
-to about 2.2 to 2.5 times bare lxml; without them the goal is out of reach for a parser that
-builds typed objects from every field.
+Still missed, and why. Where the 212 ms go: the tree 55 ms and its free 8 ms (bare lxml does
+the same, 63 ms); lxml's proxy object for every child element 24 ms, its "{namespace}name" tag
+string 22 ms, the texts 4 ms, one dict per item 18 ms; the 10,000 ActiveJobs about 25 ms; and
+about 29 ms in glibc consolidating the freed tree's small chunks, which happens when the
+returned list (80 KB) is freed inside the timed call. The bare peer's best run never pays
+that: measured on this machine, bare `fromstring` takes 63 ms right after any free of 64 KB
+or more (our parse's list, or a bytearray) and 90 ms right after another bare parse; its best
+of 5 is always the run that follows ours. Back to back, each call after one of its own kind
+(what a timeit loop measures), the figures are 224 ms against 93 ms: 2.4x.
+
+Tried and measured, no better than the proxy walk: `XPath("*/*/text()", smart_strings=False)`
+47 ms for the texts alone (against 50 ms for proxies, tags and texts), with no names and no
+empty elements; one XPath per field 187 ms; an XSLT writing name/text pairs 116 ms; a parser
+target with only an `end` method 118 ms before doing any work (1.9x bare), pyexpat with empty
+handlers 237 ms, XMLPullParser 147 ms; ElementNamespaceClassLookup (one class per field) makes
+proxies 2.5 times dearer. Touching each child's tag and text through lxml costs 50 ms, so with
+the tree, its free and the allocator 2.5x (157 ms) leaves nothing for building typed values.
+Reaching it needs either a change of method agreed for both sides (e.g. best of several
+back-to-back calls, which charges each side for the memory it frees: 2.4x today) or a
+different reader than lxml's element API (e.g. a compiled extension); the goal as measured
+now is out of reach for a Python walk over lxml elements.
 """,
     "burst": """
 Cause: CPU per email in the daemon's event loop, not I/O. Per email the daemon's process
