@@ -1,5 +1,5 @@
-"""The prose of docs/BENCHMARKS.md: what the benchmarks measure, how to rerun them, and the
-profiled cause and suggested fix of each goal the product missed.
+"""The prose of docs/BENCHMARKS.md: what the benchmarks measure, how to rerun them, and for
+each profiled benchmark the cause found, what fixed it, and what is left.
 
 Owns words only. The causes were found with pyinstrument and cProfile on the machine named in
 the generated page; re-profile before trusting them after the product changes.
@@ -23,9 +23,11 @@ What each benchmark does (details in each module's docstring):
 - **burst** (`bench/burst.py`): 2,000 Running jobs, already seen by the daemon (in-process,
   poll every 0.2 s, `finish_confirm_polls = 1`, job logs written), finish at once; time from
   the poll that first saw them gone to the last email accepted by an aiosmtpd sink running in
-  its own process. Peer: raw aiosmtplib sending 2,000 prebuilt emails of the same kind over
-  `smtp.max_connections` (4) connections to the same sink (the faster of a run before and a
-  run after the daemon's).
+  its own process. Peer (the goal's): raw aiosmtplib sending 2,000 prebuilt emails of the
+  same kind, EmailMessage objects built beforehand with the `email` API and sent with
+  `send_message` as a script does, over `smtp.max_connections` (4) connections to the same
+  sink (the faster of a run before and a run after the daemon's). Shown beside it, a stricter
+  peer: the daemon's own prebuilt bytes sent with `sendmail`, which pays for SMTP alone.
 - **latency** (`bench/latency.py`): 200 jobs (half start, half finish with a job log) change at
   random moments over 20 s; poll every 0.5 s. Each latency runs from the moment the simulator
   began answering the first poll that included the change (the wait for that poll is left
@@ -58,28 +60,6 @@ RERUN = """
 Run them from the checkout, on a machine as quiet as you can get: the load average at the start
 is printed above because other work on the machine shows up in the absolute figures.
 `tests/unit/test_bench.py` runs each module at a toy size so that they cannot rot.
-"""
-
-_PER_EMAIL_CPU = """
-The daemon builds each email in the event loop. Measured per email on this machine (timeit
-over the 72 render samples, no profiler): `render_bodies` about 0.9 ms, `assemble` (headers
-and MIME parts, `notifier/mail/message.py`) about 2.8 ms, and then aiosmtplib flattens the
-EmailMessage again in `send_message` (`as_bytes`, about 1.1 ms). The raw peer pays only the
-last of these. Within `assemble`:
-
-- `_transfer_encoding` (`notifier/mail/message.py`) counts non-ASCII characters with a Python
-  generator over every character of both bodies: about 0.64 ms per email for ~11 kB of text.
-  Fix: `if body.isascii(): return "quoted-printable"`, else count with C-speed operations
-  (`len(body.encode("utf-32-le")) // 4 - len(body.encode("ascii", "ignore"))`): 0.02 ms, same
-  decisions on every sample.
-- `EmailMessage(policy=SMTP)` parses every header it is given through `email.headerregistry`
-  (13 headers on the message plus Content-* on each part; `HeaderRegistry.__getitem__` even
-  creates a new class with `type()` on every lookup) and `set_content`/`add_alternative`
-  re-parse Content-Type: about 2 ms per email. Fix: build the message once as bytes (headers
-  are already known to be safe: `header_text`, `_address`), e.g. `email.mime` parts with
-  `policy=compat32` or a small writer of the header block, and hand the bytes to
-  `aiosmtplib.SMTP.sendmail(sender, [recipient], data)` in `notifier/mail/sender.py`, which
-  also removes the second flattening in `send_message`.
 """
 
 FINDINGS: dict[str, str] = {
@@ -117,67 +97,60 @@ different reader than lxml's element API (e.g. a compiled extension); the goal a
 now is out of reach for a Python walk over lxml elements.
 """,
     "burst": """
-Cause: CPU per email in the daemon's event loop, not I/O. Per email the daemon's process
-spends about 3 to 4 times the CPU of the raw sender, nearly all of it in Python's `email`
-package: building the EmailMessage (`assemble` in `notifier/mail/message.py`: every header
-parsed into a header object, both parts encoded) and flattening it again in aiosmtplib's
-`send_message` (every header refolded through `email._header_value_parser`), on top of
-`render_bodies`. The raw peer pays only the flattening. The store's two transactions per
-email run in the store's thread and were not the limit (turning fsync off changed nothing
-beyond noise); the simulator in the same process took under 2 %.
+Profiled with cProfile and per-thread CPU times of the daemon's process. The first runs gave
+0.29 to 0.36 of the raw rate; the causes, in the order of their weight:
 
-Fixed since the first measurement (0.30 of the raw rate): `_transfer_encoding` counted
-non-ASCII characters in a Python loop (a quarter of `assemble`; now counted in C), the header
-registry made a new class for every header set (now once per header name, `_HeaderClasses`),
-printable job text went through a per-character cleaning loop (now a C check first), and
-babel formatters, zone names, percentages and label widths were recomputed per email (now
-cached per locale). `build_message` went from about 3.7 ms to about 2.3 ms per email, and the
-render benchmark now meets its goal; the burst ratio did not move past noise because the raw
-peer speeds up just as much on a quiet machine (0.29: 129 against 449 emails/s).
+- **The `email` package.** Building an `EmailMessage` parsed every header into a header
+  object, and aiosmtplib's `send_message` then flattened and refolded every header again:
+  about 2.8 ms of the roughly 5 ms the daemon added per email. Fixed: `notifier/mail/message.py`
+  writes the header block and both parts as bytes (`OutgoingEmail`): short ASCII headers as
+  they are, anything needing encoding or folding through the `email` package as before, the
+  bodies through `binascii`; `notifier/mail/sender.py` sends them with `sendmail`. About
+  0.25 ms per email now.
+- **A disk sync per email inside the send slot.** Each "sent" mark was a transaction of its
+  own, synced to disk (`synchronous = FULL`), and the slot was held until it was written: the
+  connections stood idle behind one sync per email. Fixed: marks made at the same moment share
+  one transaction (group commit, `notifier/store/sqlite.py`); the outcomes of a round's
+  finished jobs are stored in one transaction instead of one each before any email could go.
+- **Rendering inside the send slot.** An email was rendered only when a connection came free.
+  Fixed: the dispatcher builds up to `smtp.max_connections` emails ahead of the slots; the
+  slots, and so the crash duplicate bound, are unchanged.
+- Smaller: the templates were checked on disk for every email (Jinja2 `auto_reload`), duration
+  parts went through babel every time, and each address was validated three times.
 
-What is left, and the fix: build the message once as bytes with a small writer of the header
-block (the header values are already known to be safe: `header_text`, `_address`) and the
-C-speed `binascii` encoders for the two parts, and hand the bytes to
-`aiosmtplib.SMTP.sendmail(sender, [recipient], data)` in `notifier/mail/sender.py`: that
-removes both the header-object parsing and the second flattening, about 3 ms of the roughly
-5 ms the daemon adds per email. It changes the seam between the dispatcher and the mailer
-(bytes instead of an EmailMessage), so it is a change of its own, with the tests of both.
-A smaller item: `set_completion` is one transaction per delivery; one per round would do.
+What is left: the daemon is now bound by one core at about 2.3 ms of CPU per email: rendering
+with Jinja2 and babel (about 0.7 ms), aiosmtplib's own work (about 0.8 ms, as much as either
+peer pays), headers (about 0.2 ms), and the poll, store and bookkeeping. The goal's peer pays
+for building and flattening an EmailMessage, so the daemon now beats the goal; against the
+stricter bytes peer, which renders nothing, the difference is the rendering itself. A process
+pool for rendering would use a second core, but on this two-core machine the sink has it.
 """,
-    "latency": f"""
-Cause: the same per-email CPU, felt as queueing. Rendering and MIME assembly run synchronously
-in the event loop (about 4 to 5 ms per email, more on a loaded machine), so when one poll
-brings several changes (up to about a dozen here), the four SMTP conversations cannot overlap:
-every SMTP round trip of one delivery waits for the synchronous build of the others. Traced
-per delivery, `Mailer.send` took 70 to 250 ms in such rounds against 4 ms for a lone raw
-send to the same sink, and the last email of a round of 13 was accepted 400 ms after its poll.
-Emails of finished jobs also wait for the getJobLogs answer of their round first (about
-100 ms in the traced round, the simulator running in the same process).
-{_PER_EMAIL_CPU}
-With the build at about 1.5 ms per email, a round of a dozen emails fits well within 250 ms.
-Building the message in `asyncio.to_thread` would not help much (the GIL), cutting its cost
-does.
+    "latency": """
+The slowest emails (a p99 of 160 to 250 ms across runs) were not slow sends: the event loop
+stood still for 70 to 100 ms at a time (measured with a 5 ms ticker task and asyncio's slow
+callback log), compiling templates. Every catalog has its own Jinja2 environments, and each
+compiled every template again for its first email of each kind, about 25 ms a template; when
+one poll brings several changes in new languages, the other emails wait for that. Fixed: the
+compiled code does not depend on the catalog, so the environments share it (an in-memory
+bytecode cache for text and one for HTML, `notifier/mail/render.py`), and the daemon compiles
+every template before it reports ready. The CPU cuts listed under burst shorten every email's
+build as well.
 """,
     "render": """
-Cause: about 40 % of `render_bodies` (`notifier/mail/render.py`) is outside the templates, in
-`_context` and `_facts` (cProfile):
+Profiled with cProfile: about 40 % of `render_bodies` (`notifier/mail/render.py`) was outside
+the templates, in `_context` and `_facts`. Fixed:
 
-- babel formatting per email: `format_decimal`, `format_percent`, `format_unit` and
-  `format_datetime` re-read locale data and re-apply number patterns on every call
-  (`babel/numbers.py` `apply`, `_quantize_value`, `localedata.__getitem__`). Fix: cache per
-  catalog what does not change (the parsed number and percent patterns, the size unit
-  patterns, the zone name) in `Formatter` (`notifier/mail/formatting.py`), and cache
-  `Formatter.for_catalog(catalog, timezone)` itself with `functools.cache`.
-- `safe_text.body_text` (`notifier/mail/safe_text.py`) calls the Python function `_body_char`
-  for every character of the job name and description (over 100,000 calls for 720 emails).
-  Fix: one `str.translate` table or one precompiled regular expression for the characters
-  it replaces.
-- `facts_text` measures label widths with `_display_width`, a per-character
-  `unicodedata.east_asian_width` loop, on labels that are constant per catalog. Fix:
-  `functools.cache` on `_display_width`.
+- babel formatters and zone names were made per email; they are cached per catalog and time
+  zone now (`notifier/mail/formatting.py`), as are percentages and duration parts;
+- `safe_text.body_text` called a Python function per character of every job name; printable
+  text, the usual case, is now checked in C first;
+- `facts_text` measured the constant labels' display widths per email; cached now;
+- the environments checked each template's file on disk with every render (`auto_reload`);
+  they load the shipped templates once now (the plain peer got the same setting).
 
 The templates themselves render at about the plain environment's speed: the rest of the gap
-is the gettext calls into real catalogs, which are the point of the product.
+is the gettext calls into real catalogs and babel's formatting, which are the point of the
+product.
 """,
     "scale": """
 Parse, diff and commit are each linear loops; broken down by phase in a separate run (same
