@@ -6,6 +6,12 @@ Measures, in one run on the same body (written by the simulator's serialiser):
   lxml  bare `lxml.etree.fromstring` (a floor: builds the tree and nothing else)
 and prints the ratios zeep/ours (target >= 10) and ours/lxml (target <= 2.5).
 `run()` returns the figures for bench/run.py.
+
+Each is timed in its own steady state, as a poller parses: best of several calls, after an
+untimed call of the same kind. Without that call, whichever side runs right after another
+one that freed a large tree is measured in a different state of the memory allocator: bare
+lxml took 63 to 115 ms in one process depending on what ran before it, against 96 ms after
+itself, and the ratio went from 2.1 to 3.4 between identical runs.
 """
 
 from __future__ import annotations
@@ -164,6 +170,8 @@ def zeep_parser(directory: Path) -> Callable[[bytes], Any]:
 
 
 def best_of(repeat: int, work: Callable[[], object]) -> float:
+    """The fastest of `repeat` timed calls of `work`, after one untimed call of it."""
+    work()
     best = float("inf")
     for _ in range(repeat):
         gc.collect()
