@@ -17,7 +17,8 @@ What each benchmark does (details in each module's docstring):
 
 - **parse** (`bench/parse.py`): a 10,000-job getActiveJobs answer written by the simulator's
   serialiser, parsed by `notifier.ips.parse_active_jobs`, by zeep (a WSDL of the same types)
-  and by bare `lxml.etree.fromstring`; best of several rounds each.
+  and by bare `lxml.etree.fromstring`; best of several calls each, after an untimed call of
+  its own kind (each in its own steady state, as a poller parses round after round).
 - **diff** (`bench/diff.py`): diff and commit of a 10,000-job snapshot with 1 % changed, against
   a store that rewrites every row (CPU time, median of 7 rounds).
 - **burst** (`bench/burst.py`): 2,000 Running jobs, already seen by the daemon (in-process,
