@@ -47,7 +47,7 @@ What each benchmark does (details in each module's docstring):
 """
 
 RERUN = """
-    make bench                                   # everything, then this page (about 8 min)
+    make bench                                   # everything, then this page (about 6 min)
     .venv/bin/python bench/run.py --only burst latency   # some of them (still rewrites this page)
     .venv/bin/python bench/run.py --footprint-seconds 60  # a shorter footprint watch
     .venv/bin/python -m bench.parse              # one benchmark, printed, page untouched
