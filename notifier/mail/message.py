@@ -189,20 +189,25 @@ def _sender(sender: str) -> tuple[str, str]:
 
 
 def _part(boundary: str, subtype: str, body: str) -> bytes:
-    raw = b"\n".join(body.encode("utf-8").splitlines()) + b"\n"
+    lines = body.encode("utf-8").splitlines()
     if _transfer_encoding(body) == "base64":
-        encoding, encoded = "base64", binascii.b2a_base64(raw, newline=False)
-        encoded = b"\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76)) + b"\n"
+        # Text is encoded in its canonical form, CR LF line breaks (RFC 2045, 6.8).
+        encoding = "base64"
+        data = binascii.b2a_base64(b"\r\n".join(lines) + b"\r\n", newline=False)
+        encoded = b"\r\n".join(data[i : i + 76] for i in range(0, len(data), 76)) + b"\r\n"
     else:
-        # Lines of at most 76 characters, "=" and trailing white space escaped.
-        encoding, encoded = "quoted-printable", binascii.b2a_qp(raw, istext=True)
+        # Lines of at most 76 characters, "=" and trailing white space escaped; each line
+        # break of the text is a line break of the encoded form.
+        encoding = "quoted-printable"
+        data = binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True)
+        encoded = data.replace(b"\n", b"\r\n")
     # The CR LF before a boundary belongs to the delimiter, not to the part before it.
     head = (
         f"\r\n--{boundary}\r\n"
         f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
         f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
     )
-    return head.encode("ascii") + encoded.replace(b"\n", b"\r\n")
+    return head.encode("ascii") + encoded
 
 
 def _address(value: str | None, role: str) -> str:

@@ -336,3 +336,13 @@ def test_any_body_reads_back_exactly_in_both_transfer_encodings(text: str, html:
 def _as_lines(body: str) -> str:
     """What a body reads as after the trip: lines split as bytes are, ending in a newline."""
     return b"\n".join(body.encode("utf-8").splitlines()).decode("utf-8") + "\n"
+
+
+def test_a_base64_part_carries_its_text_in_canonical_form_with_crlf_line_breaks() -> None:
+    _, parsed = _received(*_failed("ja-JP"))
+    text = parsed.get_body(("plain",))
+    assert text is not None and text["Content-Transfer-Encoding"] == "base64"
+    decoded = text.get_payload(decode=True)
+    assert isinstance(decoded, bytes)
+    assert decoded.count(b"\r\n") > 5
+    assert decoded.count(b"\n") == decoded.count(b"\r\n")  # no bare line feeds (RFC 2045)
