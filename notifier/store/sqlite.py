@@ -218,8 +218,12 @@ class SqliteStore:
                     mark.done.cancel()
                 raise
             for mark, count in zip(batch, counts, strict=True):
-                missing = StoreError(f"store {self._path} has no delivery {mark.args[-1]}")
-                _settle(mark.done, None if count == 1 else missing)
+                if count == 1:
+                    _settle(mark.done, None)
+                else:
+                    _settle(
+                        mark.done, StoreError(f"store {self._path} has no delivery {mark.args[-1]}")
+                    )
 
     # -- on the worker thread ------------------------------------------------------------
 
