@@ -1,18 +1,29 @@
 # Every target sets itself up: a fresh machine with Python 3.11+ needs nothing else.
+# What they install is pinned, with hashes, in requirements.lock (exported from uv.lock by
+# `make lock`); pyproject.toml keeps the compatible ranges that the wheel's metadata carries.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+FLOORS_VENV := .venv-floors
+UV := $(BIN)/uv
+PIP_INSTALL := --quiet --disable-pip-version-check --no-input
 
-.PHONY: test lint typecheck pytest demo bench soak wheel clean
+.PHONY: test lockcheck lint typecheck layers pytest demo bench soak wheel lock floors clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install $(PIP_INSTALL) --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install $(PIP_INSTALL) --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) lockcheck lint typecheck layers pytest
+
+# A lock older than pyproject.toml's ranges fails here, before anything runs on it.
+lockcheck: $(STAMP)
+	@$(UV) lock --check --offline --quiet 2>/dev/null || { \
+	  echo "uv.lock does not match pyproject.toml: run 'make lock' and commit uv.lock and requirements.lock" >&2; \
+	  exit 1; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check notifier tests bench
@@ -20,6 +31,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict notifier
+
+# The layer contract of docs/DESIGN.md ("Layers"), in .importlinter.
+layers: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
@@ -34,7 +49,29 @@ soak: $(STAMP)
 	$(BIN)/pytest -q -m soak tests/reliability
 
 wheel: $(STAMP)
-	$(BIN)/python -m pip wheel --no-deps -w dist .
+	$(BIN)/python -m pip wheel --no-deps --no-build-isolation -w dist .
+
+# Refresh the lock on purpose: newest versions within pyproject.toml's ranges. Then `make test`.
+lock: $(STAMP)
+	$(UV) lock --upgrade
+	$(MAKE) requirements.lock floors.lock
+
+requirements.lock: uv.lock
+	$(UV) export --frozen --quiet --all-extras --all-groups --no-emit-project \
+	  --format requirements-txt -o requirements.lock
+
+# The lowest version of every range in pyproject.toml, for `make floors`.
+floors.lock: pyproject.toml
+	$(UV) pip compile --quiet --resolution lowest-direct --generate-hashes \
+	  --python-version 3.11 --extra test --group build --universal pyproject.toml -o floors.lock
+
+# The floors are true: the unit and component tests pass on the lowest allowed versions.
+floors: floors.lock
+	rm -rf $(FLOORS_VENV)
+	$(PYTHON) -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/python -m pip install $(PIP_INSTALL) --require-hashes --no-deps -r floors.lock
+	$(FLOORS_VENV)/bin/python -m pip install $(PIP_INSTALL) --no-deps --no-build-isolation -e .
+	$(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/component
 
 clean:
-	rm -rf $(VENV) dist build *.egg-info demo-mail
+	rm -rf $(VENV) $(FLOORS_VENV) dist build *.egg-info demo-mail
