@@ -100,7 +100,7 @@ def _chinese(subtags: list[str]) -> str:
 
 @cache
 def _load(catalog: str) -> gettext.GNUTranslations:
-    source = resources.files("notifier") / "locales" / catalog / "LC_MESSAGES" / f"{DOMAIN}.po"
+    source = resources.files("notifier.locales") / catalog / "LC_MESSAGES" / f"{DOMAIN}.po"
     with source.open("rb") as po_file:
         parsed = read_po(po_file, locale=catalog, domain=DOMAIN)
     compiled = BytesIO()

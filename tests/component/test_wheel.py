@@ -1,10 +1,10 @@
 """The built wheel carries its templates and catalogs: installed outside the repository, it
-renders a Japanese email with `python -m notifier preview`.
+renders Japanese and German emails with `python -m notifier preview`.
 
-Builds the wheel with pip from a copy of the package sources (the build backend comes from
-the package index or pip's cache), installs it into a fresh virtual environment in a
-temporary directory, and lends that environment this venv's third-party packages only, so
-that `notifier` itself can only come from the wheel.
+Builds the wheel with pip from a copy of the package sources (the catalogs come from the
+top-level locales/; the build backend is this venv's locked setuptools), installs it into a
+fresh virtual environment in a temporary directory, and lends that environment this venv's
+third-party packages only, so that `notifier` itself can only come from the wheel.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import venv
 import zipfile
 from pathlib import Path
 
-from notifier.mail.i18n import CATALOGS
+from notifier.mail.i18n import CATALOGS, translations
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ["layout.html", "layout.txt"] + [
     f"{kind}.j2" for kind in ("queued", "started", "progress", "stalled", "stopping", "finished")
 ]
-PREVIEW = ["preview", "--locale", "ja-JP", "--event", "finished", "--outcome", "failed"]
+PREVIEW = ["preview", "--event", "finished", "--outcome", "failed", "--locale"]
 
 
 def _run(*args: str | Path, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -41,9 +41,11 @@ def _build_wheel(dist: Path, source: Path) -> Path:
     # From a copy of what the wheel is made of, so the build leaves nothing in the checkout.
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "notifier", source / "notifier", ignore=ignore)
+    shutil.copytree(ROOT / "locales", source / "locales", ignore=ignore)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, source / name)
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, source, cwd=dist)
+    build = ["wheel", "--no-deps", "--no-build-isolation", "-q", "-w", dist, source]
+    _run(sys.executable, "-m", "pip", *build, cwd=dist)
     (wheel,) = dist.glob("ips_job_notifier-*.whl")
     return wheel
 
@@ -64,7 +66,7 @@ def _fresh_environment(where: Path, wheel: Path) -> Path:
     return python
 
 
-def test_the_installed_wheel_renders_a_japanese_email(tmp_path: Path) -> None:
+def test_the_installed_wheel_renders_japanese_and_german_emails(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     dist.mkdir()
     wheel = _build_wheel(dist, tmp_path / "source")
@@ -80,7 +82,10 @@ def test_the_installed_wheel_renders_a_japanese_email(tmp_path: Path) -> None:
     origin = _run(python, "-I", "-c", "import notifier; print(notifier.__file__)", cwd=elsewhere)
     assert origin.stdout.strip().startswith(str(tmp_path / "venv"))
 
-    shown = _run(python, "-I", "-m", "notifier", *PREVIEW, cwd=elsewhere).stdout
-    assert shown.startswith("ジョブが失敗しました\n")
+    shown = _run(python, "-I", "-m", "notifier", *PREVIEW, "ja-JP", cwd=elsewhere).stdout
+    assert shown.startswith(translations("ja").gettext("Your job failed") + "\n")
     assert "35 件のファイルを処理できませんでした。" in shown
-    assert "Dynamic Media Classic の［ジョブ］>［過去のジョブ］" in shown
+
+    shown = _run(python, "-I", "-m", "notifier", *PREVIEW, "de-DE", cwd=elsewhere).stdout
+    assert shown.startswith(translations("de").gettext("Your job failed") + "\n")
+    assert "35 Dateien konnten nicht verarbeitet werden." in shown

@@ -6,15 +6,15 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from email.message import EmailMessage
+from importlib import resources
 from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-import notifier
 from notifier.sim import Outcome
 from tests.e2e.conftest import COMPANY, Notifier, World
 
-LOCALES = Path(notifier.__file__).parent / "locales"
+LOCALES = Path(str(resources.files("notifier.locales")))
 EVENTS = ["queued", "started", "progress", "finished"]
 
 

@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po
 from notifier.mail.i18n import CATALOGS, translations
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCALES = ROOT / "notifier" / "locales"
+LOCALES = ROOT / "locales"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%|%")
 
 
@@ -93,6 +93,9 @@ def test_translations_are_not_english(catalog_name: str, template: Catalog) -> N
         ("en", 0, "0 files could not be processed."),
         ("fr", 0, "0 fichier n’a pas pu être traité."),
         ("fr", 2, "2 fichiers n’ont pas pu être traités."),
+        ("fr", 2_000_000, "2000000 de fichiers n’ont pas pu être traités."),
+        ("es", 1_000_000, "No se pudieron procesar 1000000 de archivos."),
+        ("es", 1_000_001, "No se pudieron procesar 1000001 archivos."),
         ("de", 1, "1 Datei konnte nicht verarbeitet werden."),
         ("ja", 5, "5 件のファイルを処理できませんでした。"),
     ],
