@@ -28,8 +28,8 @@ from typing import Any
 from notifier.core.codec import encode_event, encode_tracked_job
 from notifier.core.diff import DiffRules, Snapshot, diff
 from notifier.core.events import Event
+from notifier.core.jobs import ActiveJob, JobState, JobType
 from notifier.core.state import TrackedState
-from notifier.ips.models import ActiveJob, JobState, JobType
 from notifier.store.sqlite import SqliteStore
 
 JOBS = 10_000

@@ -2,7 +2,7 @@
 
 Owns the HTTP server and what each endpoint answers. Never decides readiness on its own:
 the daemon supplies a readiness callable (see `assess_readiness` for the usual rule). Serves
-on the configured address only; DESIGN.md keeps it on loopback by default.
+on the configured address only; docs/DESIGN.md keeps it on loopback by default.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The Prometheus metrics of the daemon, in a registry of their own.
 
-Owns the metric names operators alert on (see DESIGN.md, "Metrics"). Never does I/O: the
+Owns the metric names operators alert on (see docs/DESIGN.md, "Metrics"). Never does I/O: the
 HTTP endpoint renders `Metrics.render()`; the daemon calls the small methods below.
 """
 

@@ -19,9 +19,9 @@ from typing import Protocol
 
 from notifier.core.diff import ALL_COMPANIES, DiffRules, Snapshot, diff
 from notifier.core.events import Event
+from notifier.core.jobs import ActiveJob
 from notifier.core.state import TrackedState
 from notifier.ips.errors import IpsError, IpsFault, IpsPermanentError
-from notifier.ips.models import ActiveJob
 from notifier.metrics import Metrics
 from notifier.store.protocol import Store, StoreError
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from notifier.core.events import EventKind
-from notifier.ips.models import JobType
+from notifier.core.jobs import JobType
 
 REDACTED = "***"
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from notifier.config.model import LogFormat, LogLevel, Security, split_listen
 from notifier.core.events import EventKind
-from notifier.ips.models import JobType
+from notifier.core.jobs import JobType
 from notifier.mail.i18n import CATALOGS, negotiate_locale
 
 E = TypeVar("E", bound=StrEnum)

@@ -16,8 +16,8 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from notifier.core.events import Completion, Event, EventKind, Outcome
+from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
 from notifier.core.state import TrackedJob
-from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
 
 T = TypeVar("T")
 Decoder = Callable[[Any], Any]

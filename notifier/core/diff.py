@@ -1,6 +1,6 @@
 """The reducer: job events from successive getActiveJobs snapshots.
 
-`diff(state, snapshot, now, rules) -> (state', events)` owns every rule of DESIGN.md's event
+`diff(state, snapshot, now, rules) -> (state', events)` owns every rule of docs/DESIGN.md's event
 table. It is pure: no clock, no I/O, no randomness; the same inputs give the same outputs,
 and feeding the same snapshot at the same `now` twice changes nothing the second time.
 
@@ -29,9 +29,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from notifier.core.events import Event, EventKind, event_id
+from notifier.core.jobs import ActiveJob, JobState
 from notifier.core.rules import DiffRules
 from notifier.core.state import JobKey, TrackedJob, TrackedState
-from notifier.ips.models import ActiveJob, JobState
 
 __all__ = ["DiffRules", "Snapshot", "diff"]
 

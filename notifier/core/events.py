@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from notifier.ips.models import ActiveJob, JobLog
+from notifier.core.jobs import ActiveJob, JobLog
 
 
 class EventKind(StrEnum):

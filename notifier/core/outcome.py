@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from notifier.core.events import Completion, Event, Outcome
-from notifier.ips.models import ActiveJob, JobLog
+from notifier.core.jobs import ActiveJob, JobLog
 
 LOG_MATCH_WINDOW = timedelta(minutes=15)
 """How far a log's startDate may lie from the listed job's startDate and still be its log.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from notifier.core.events import Event, EventKind
-from notifier.ips.models import JobType
+from notifier.core.jobs import JobType
 
 SKIP_KIND = "event kind not in notify.events"
 SKIP_JOB_TYPE = "job type not in notify.job_types"

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from notifier.ips.models import ActiveJob
+from notifier.core.jobs import ActiveJob
 
 JobKey = tuple[str, str]
 """(companyHandle, jobHandle)"""

@@ -1,5 +1,6 @@
 """The IPS side: SOAP client, safe parsing of its responses, and their typed models."""
 
+from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
 from notifier.ips.errors import (
     IpsApiFault,
     IpsAuthenticationFault,
@@ -12,7 +13,6 @@ from notifier.ips.errors import (
     IpsTimeoutError,
     IpsTransportError,
 )
-from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
 from notifier.ips.parse import parse_active_jobs, parse_job_logs
 
 __all__ = [

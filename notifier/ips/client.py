@@ -17,6 +17,7 @@ from typing import TypeVar
 import aiohttp
 from yarl import URL
 
+from notifier.core.jobs import ActiveJob, JobLog
 from notifier.ips.envelope import DEFAULT_MAX_BYTES
 from notifier.ips.errors import (
     IpsError,
@@ -26,7 +27,6 @@ from notifier.ips.errors import (
     IpsTimeoutError,
     IpsTransportError,
 )
-from notifier.ips.models import ActiveJob, JobLog
 from notifier.ips.parse import parse_active_jobs, parse_job_logs
 from notifier.ips.soap import Param, build_envelope
 

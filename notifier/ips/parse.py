@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from lxml import etree
 
+from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType, new_active_job
 from notifier.ips.envelope import (
     DEFAULT_MAX_BYTES,
     IPS_NS_PREFIX,
@@ -21,7 +22,6 @@ from notifier.ips.envelope import (
     soap_body_child,
 )
 from notifier.ips.errors import IpsResponseError
-from notifier.ips.models import ActiveJob, JobLog, JobState, JobType, new_active_job
 
 __all__ = ["parse_active_jobs", "parse_job_logs"]
 

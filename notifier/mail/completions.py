@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from notifier.core.events import Completion, Outcome
+from notifier.core.jobs import JobLog
 from notifier.core.outcome import job_log_window, resolve_completion
 from notifier.ips.errors import IpsError
-from notifier.ips.models import JobLog
 from notifier.store.protocol import Delivery
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Builds the email for one job event, as the bytes that go on the wire.
 
-Owns the headers every email carries (see DESIGN.md, "What every email carries"), the MIME
+Owns the headers every email carries (see docs/DESIGN.md, "What every email carries"), the MIME
 layout (multipart/alternative: text, then HTML, both UTF-8 in a 7-bit transfer encoding),
 and makes sure nothing from IPS can add a header or a recipient. Never renders text
 (`render.py`), never validates or routes addresses (the dispatcher does) and never sends.

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from notifier.core.events import Completion, Event, EventKind, Outcome, event_id
-from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
+from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
 from notifier.mail.message import build_message
 from notifier.mail.render import render_bodies
 

@@ -19,7 +19,7 @@ from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from notifier.core.events import Completion, Event, EventKind, Outcome
-from notifier.ips.models import ActiveJob, JobState, JobType
+from notifier.core.jobs import ActiveJob, JobState, JobType
 from notifier.mail.formatting import Formatter
 from notifier.mail.i18n import N_, bcp47, negotiate_locale, translations
 from notifier.mail.safe_text import body_text, header_text, truncate

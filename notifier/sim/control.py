@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from notifier.ips.models import ActiveJob, JobLog
+from notifier.core.jobs import ActiveJob, JobLog
 from notifier.sim.faults import Fault
 from notifier.sim.state import Outcome, SimError
 

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from notifier.ips.models import ActiveJob, JobState, JobType
+from notifier.core.jobs import ActiveJob, JobState, JobType
 from notifier.sim.state import JobKey, Outcome, SimState
 
 LOCALES: tuple[str | None, ...] = (

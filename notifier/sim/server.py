@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from notifier.ips.models import ActiveJob, JobLog
+from notifier.core.jobs import ActiveJob, JobLog
 from notifier.sim.control import add_control_routes
 from notifier.sim.faults import Fault
 from notifier.sim.scenario import Pacing, ScenarioEngine

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
+from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
 
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 IPS_NS = "http://www.scene7.com/IpsApi/xsd"

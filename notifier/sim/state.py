@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
+from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
 from notifier.sim import soap
 
 JobKey = tuple[str, str]

@@ -1,4 +1,4 @@
-"""Typed, frozen values read from IPS responses: ActiveJob, JobLog and their enums.
+"""Typed, frozen values of IPS jobs as this project sees them: ActiveJob, JobLog and their enums.
 
 Owns the vocabulary of IPS as this project sees it. Never does I/O.
 """
