@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from notifier.ips.models import JobLog
+from notifier.core.jobs import JobLog
 
 METRIC_NAMES = (
     "notifier_polls_total",
@@ -16,7 +16,7 @@ METRIC_NAMES = (
     "notifier_outbox_dead",
     "notifier_last_successful_poll_timestamp_seconds",
 )
-"""The metrics DESIGN.md promises operators (dashboards and alerts are built on the names)."""
+"""The metrics docs/DESIGN.md promises operators (dashboards and alerts are built on the names)."""
 
 
 def job_log(

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
+from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
 from notifier.sim import soap
 
 IPS_NS = "http://www.scene7.com/IpsApi/xsd"

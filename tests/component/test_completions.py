@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from notifier.core.events import Completion, Event, EventKind, Outcome, event_id
+from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
 from notifier.ips.client import IpsClient
 from notifier.ips.errors import IpsTransportError
-from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
 from notifier.mail.completions import JobLogCompletions, resolve_completions
 from notifier.sim import Outcome as SimOutcome
 from notifier.sim import Simulator

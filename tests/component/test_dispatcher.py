@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from notifier.core.events import Completion, Event, EventKind, Outcome, event_id
+from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
 from notifier.core.routing import SKIP_KIND, RoutingRules
 from notifier.core.state import TrackedState
 from notifier.ips.errors import IpsTransportError
-from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
 from notifier.mail.completions import JobLogCompletions
 from notifier.mail.dispatcher import BASE_BACKOFF, DeliveryResult, Dispatcher
 from notifier.mail.message import OutgoingEmail, build_message

@@ -16,8 +16,8 @@ import pytest
 
 from notifier.core.diff import DiffRules, Snapshot, diff
 from notifier.core.events import Completion, Event, EventKind, Outcome
+from notifier.core.jobs import ActiveJob, JobState, JobType
 from notifier.core.state import TrackedState
-from notifier.ips.models import ActiveJob, JobState, JobType
 from notifier.store.protocol import DeliveryStatus, StoreError, StoreUnavailableError
 from notifier.store.schema import MIGRATIONS
 from notifier.store.sqlite import DROPPED_BY_OPERATOR, SqliteStore

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier.ips.models import ActiveJob
+from notifier.core.jobs import ActiveJob
 from notifier.sim import DEFAULT_USER, Pacing, Simulator
 from tests.smtp_sink import SinkTls, SmtpSink, make_tls_files
 from tests.waiting import wait_until

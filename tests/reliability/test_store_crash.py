@@ -22,8 +22,8 @@ from pathlib import Path
 
 from notifier.core.diff import DiffRules, Snapshot, diff
 from notifier.core.events import Event
+from notifier.core.jobs import ActiveJob, JobState, JobType
 from notifier.core.state import TrackedState
-from notifier.ips.models import ActiveJob, JobState, JobType
 from notifier.store.protocol import DeliveryStatus
 from notifier.store.sqlite import SqliteStore
 

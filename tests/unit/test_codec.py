@@ -18,8 +18,8 @@ from notifier.core.codec import (
     encode_tracked_job,
 )
 from notifier.core.events import Completion, Event, EventKind, Outcome
+from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
 from notifier.core.state import TrackedJob
-from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
 
 offsets = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(
     lambda minutes: timezone(timedelta(minutes=minutes))

@@ -16,7 +16,7 @@ from notifier.config import (
     load_config,
 )
 from notifier.core.events import EventKind
-from notifier.ips.models import JobType
+from notifier.core.jobs import JobType
 
 MINIMAL = """\
 [ips]

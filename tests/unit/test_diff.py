@@ -16,9 +16,9 @@ import pytest
 
 from notifier.core.diff import DiffRules, Snapshot, diff
 from notifier.core.events import Event, EventKind, event_id
+from notifier.core.jobs import ActiveJob, JobState, JobType
 from notifier.core.rules import RulesError
 from notifier.core.state import TrackedState
-from notifier.ips.models import ActiveJob, JobState, JobType
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 COMPANIES = ("47", "48")

@@ -27,8 +27,8 @@ from hypothesis.stateful import (
 from notifier.core.codec import decode_tracked_job, encode_tracked_job
 from notifier.core.diff import DiffRules, Snapshot, diff
 from notifier.core.events import Event, EventKind
+from notifier.core.jobs import ActiveJob, JobState, JobType
 from notifier.core.state import JobKey, TrackedState
-from notifier.ips.models import ActiveJob, JobState, JobType
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 COMPANIES = ("47", "48")

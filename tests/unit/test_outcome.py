@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from notifier.core.events import Completion, Event, EventKind, Outcome
+from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
 from notifier.core.outcome import job_log_window, match_job_log, resolve_completion
-from notifier.ips.models import ActiveJob, JobLog, JobState, JobType
 
 STARTED = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 FINISHED_AT = STARTED + timedelta(hours=1)

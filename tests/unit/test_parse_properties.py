@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from notifier.core.jobs import new_active_job
 from notifier.ips import (
     ActiveJob,
     IpsError,
@@ -18,7 +19,6 @@ from notifier.ips import (
     parse_active_jobs,
     parse_job_logs,
 )
-from notifier.ips.models import new_active_job
 from tests import soap_bodies as sb
 
 FAST = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

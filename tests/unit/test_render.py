@@ -13,7 +13,7 @@ import pytest
 
 import notifier
 from notifier.core.events import Completion, Event, EventKind, Outcome
-from notifier.ips.models import JobState, JobType
+from notifier.core.jobs import JobState, JobType
 from notifier.mail.preview import sample_completion, sample_event
 from notifier.mail.render import RenderedEmail, render_bodies
 

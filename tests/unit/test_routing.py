@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from notifier.core.events import Event, EventKind, event_id
+from notifier.core.jobs import ActiveJob, JobState, JobType
 from notifier.core.routing import (
     SKIP_DENIED,
     SKIP_JOB_TYPE,
@@ -16,7 +17,6 @@ from notifier.core.routing import (
     RoutingRules,
     route,
 )
-from notifier.ips.models import ActiveJob, JobState, JobType
 
 AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
