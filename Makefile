@@ -63,7 +63,7 @@ requirements.lock: uv.lock
 # The lowest version of every range in pyproject.toml, for `make floors`.
 floors.lock: pyproject.toml
 	$(UV) pip compile --quiet --resolution lowest-direct --generate-hashes \
-	  --python-version 3.11 --extra test --group build --universal pyproject.toml -o floors.lock
+	  --python-version 3.11 --extra test --extra bench --group build --group lock --universal pyproject.toml -o floors.lock
 
 # The floors are true: the unit and component tests pass on the lowest allowed versions.
 floors: floors.lock
@@ -71,7 +71,7 @@ floors: floors.lock
 	$(PYTHON) -m venv $(FLOORS_VENV)
 	$(FLOORS_VENV)/bin/python -m pip install $(PIP_INSTALL) --require-hashes --no-deps -r floors.lock
 	$(FLOORS_VENV)/bin/python -m pip install $(PIP_INSTALL) --no-deps --no-build-isolation -e .
-	$(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/component
+	NOTIFIER_LOCK=floors.lock $(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/component
 
 clean:
 	rm -rf $(VENV) $(FLOORS_VENV) dist build *.egg-info demo-mail

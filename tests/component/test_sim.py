@@ -98,7 +98,7 @@ async def test_http_basic_is_accepted_instead_of_auth_header(sim: Simulator) -> 
         .replace(b"<password>demo</password>", b"")
     )
     status, answer, _ = await post(
-        sim.url, body, Authorization=aiohttp.encode_basic_auth(USER, PASSWORD)
+        sim.url, body, Authorization=aiohttp.BasicAuth(USER, PASSWORD).encode()
     )
     assert status == 200
     assert parse_active_jobs(answer) == []

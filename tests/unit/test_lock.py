@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -11,12 +12,14 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "ips-job-notifier"
+LOCK = ROOT / os.environ.get("NOTIFIER_LOCK", "requirements.lock")
+"""The lock this environment was made from: `make floors` sets floors.lock."""
 
 
 def locked() -> dict[str, str]:
     """The pins that apply to this interpreter, from the lock's `name==version ; marker` lines."""
     pins: dict[str, str] = {}
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
+    for line in LOCK.read_text().splitlines():
         if not line or line[0] in " #-":
             continue
         requirement = Requirement(line.rstrip(" \\"))
