@@ -17,6 +17,7 @@ from typing import Any
 from notifier import __version__
 from notifier.config import Config, ConfigError, load_config
 from notifier.logs import setup_logging
+from notifier.store.protocol import StoreError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -89,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"notifier: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreError as exc:
+        # A store that is missing, locked by a daemon or unwritable: the message says which.
+        log.error("%s", exc)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_OK
     except BrokenPipeError:
@@ -109,12 +114,11 @@ def _asyncio(coro: Coroutine[Any, Any, int]) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from notifier import daemon
-    from notifier.store.protocol import StoreError
 
     config = _config(args)
     try:
         return _asyncio(daemon.run(config))
-    except (StoreError, daemon.StartupError) as exc:
+    except daemon.StartupError as exc:
         log.error("%s", exc)
         return EXIT_FAILURE
 
@@ -149,11 +153,14 @@ def _preview(args: argparse.Namespace) -> int:
 
 def _outbox(args: argparse.Namespace) -> int:
     from notifier.outbox import command
+    from notifier.store.open import require_existing
 
     config = _config(args)
     if args.action != "list" and args.id is None:
         print(f"notifier outbox {args.action}: give the delivery ID", file=sys.stderr)
         return EXIT_USAGE
+    require_existing(config.store.path)
+    log.info("store %s (outbox %s)", config.store.path, args.action)
     return _asyncio(command(config, args.action, args.id, sys.stdout))
 
 

@@ -32,6 +32,7 @@ from notifier.mail.render import warm_up
 from notifier.mail.sender import Mailer, SmtpSecurity
 from notifier.metrics import Metrics
 from notifier.poller import Poller
+from notifier.store.open import Access, open_store
 from notifier.store.protocol import DeliveryStatus, StoreError
 from notifier.store.sqlite import SqliteStore
 
@@ -130,17 +131,17 @@ def mailer(config: Config) -> Mailer:
 async def open_parts(
     config: Config, *, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Parts]:
-    """Open the store, the IPS session and the mail pool; close them all on the way out."""
-    store = await SqliteStore.open(config.store.path)
-    try:
-        async with ips_client(config) as client:
-            smtp = mailer(config)
-            try:
-                yield assemble(config, store, client, smtp, clock)
-            finally:
-                await smtp.close()
-    finally:
-        await store.close()
+    """Open (and lock) the store, the IPS session and the mail pool; close them all on the way
+    out."""
+    async with (
+        open_store(config.store.path, Access.DAEMON) as store,
+        ips_client(config) as client,
+    ):
+        smtp = mailer(config)
+        try:
+            yield assemble(config, store, client, smtp, clock)
+        finally:
+            await smtp.close()
 
 
 def assemble(
