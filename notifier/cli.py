@@ -64,6 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--outcome", metavar="O", help="for --event finished")
     preview.add_argument("--locale", default="en", metavar="L", help="e.g. ja-JP, pt-BR")
     preview.add_argument("--format", default="text", choices=["text", "html", "eml"])
+    send_test = with_config(
+        command("send-test", _send_test, "send a sample email through the configured relay")
+    )
+    send_test.add_argument("--to", required=True, metavar="ADDRESS", help="who gets it")
+    send_test.add_argument(
+        "--locale", metavar="L", help="its language, e.g. ja-JP (default: notify.default_locale)"
+    )
+    send_test.add_argument(
+        "--event", default="finished", metavar="KIND", help="which email (default: finished)"
+    )
     outbox = with_config(command("outbox", _outbox, "list, retry or drop deliveries"))
     outbox.add_argument("action", nargs="?", default="list", choices=["list", "retry", "drop"])
     outbox.add_argument("id", nargs="?", type=int, help="delivery id for retry and drop")
@@ -149,6 +159,17 @@ def _preview(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return EXIT_OK
+
+
+def _send_test(args: argparse.Namespace) -> int:
+    from notifier.sendtest import SendTestUsageError, send_test
+
+    config = _config(args)
+    try:
+        return _asyncio(send_test(config, args.to, args.locale, args.event, sys.stdout))
+    except SendTestUsageError as exc:
+        print(f"notifier send-test: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _outbox(args: argparse.Namespace) -> int:
