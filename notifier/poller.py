@@ -22,6 +22,7 @@ from notifier.core.events import Event
 from notifier.core.jobs import ActiveJob
 from notifier.core.state import TrackedState
 from notifier.ips.errors import IpsError, IpsFault, IpsPermanentError
+from notifier.logs import event_fields
 from notifier.metrics import Metrics
 from notifier.store.protocol import Store, StoreError
 
@@ -136,7 +137,11 @@ class Poller:
         for event in events:
             self._metrics.count_event(event.kind.value)
             log.info(
-                "job event %s for %s (%s)", event.kind.value, event.job.name, event.job.job_handle
+                "job event %s for %s (%s)",
+                event.kind.value,
+                event.job.name,
+                event.job.job_handle,
+                extra=event_fields(event),
             )
         if events:
             self._on_events(events)
