@@ -25,6 +25,7 @@ from notifier.core.routing import RoutingRules
 from notifier.core.rules import DiffRules
 from notifier.http import assess_readiness, start_http
 from notifier.ips.client import IpsClient
+from notifier.looplag import watch_loop_lag
 from notifier.mail.completions import JobLogCompletions
 from notifier.mail.dispatcher import DeliveryResult, Dispatcher
 from notifier.mail.message import OutgoingEmail, build_message
@@ -218,6 +219,9 @@ class Daemon:
                     parts.dispatcher.run(self.stop, parts.wake, interval=1.0), name="dispatcher"
                 )
                 group.create_task(self._supervise(), name="supervisor")
+                group.create_task(
+                    watch_loop_lag(self.stop, parts.metrics.observe_loop_lag), name="loop lag"
+                )
                 systemd.ready(await self.status_line())
                 log.info("notifier running: %s", await self.status_line())
                 await self.stop.wait()
