@@ -77,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = with_config(command("outbox", _outbox, "list, retry or drop deliveries"))
     outbox.add_argument("action", nargs="?", default="list", choices=["list", "retry", "drop"])
     outbox.add_argument("id", nargs="?", type=int, help="delivery id for retry and drop")
+    deploy = command(
+        "deploy-files",
+        _deploy_files,
+        "list, print or write the installation files the wheel carries",
+    )
+    deploy.add_argument("name", nargs="?", metavar="NAME", help="print this file to stdout")
+    deploy.add_argument("--write", metavar="DIR", help="write every file under DIR")
+    deploy.add_argument("--force", action="store_true", help="with --write: replace files")
     sim = command("sim", _sim, "run the IPS simulator on loopback")
     sim.add_argument("--port", type=int, default=8080)
     sim.add_argument("--seed", type=int, default=0)
@@ -183,6 +191,25 @@ def _outbox(args: argparse.Namespace) -> int:
     require_existing(config.store.path)
     log.info("store %s (outbox %s)", config.store.path, args.action)
     return _asyncio(command(config, args.action, args.id, sys.stdout))
+
+
+def _deploy_files(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from notifier import deployfiles
+
+    try:
+        if args.write:
+            return deployfiles.write_all(Path(args.write), force=args.force, out=sys.stdout)
+        if args.name:
+            return deployfiles.show(args.name, sys.stdout)
+        return deployfiles.list_files(sys.stdout)
+    except deployfiles.DeployFilesError as exc:
+        print(f"notifier deploy-files: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"notifier deploy-files: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 def _sim(args: argparse.Namespace) -> int:
