@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--write", metavar="DIR", help="write every file under DIR")
     deploy.add_argument("--force", action="store_true", help="with --write: replace files")
     sim = command("sim", _sim, "run the IPS simulator on loopback")
+    # The simulator's credentials (notifier.sim.DEFAULT_USER, DEFAULT_PASSWORD; a test keeps
+    # these the same): spelled out here so that --help does not load the simulator.
+    sim.epilog = (
+        'It accepts the IPS user "demo@example.com" with the password "demo", and lists '
+        'companies "47", "48" and "49"; it prints the [ips] lines to use when it starts.'
+    )
     sim.add_argument("--port", type=int, default=8080)
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--jobs", type=int, default=10, help="jobs the scenario keeps going")

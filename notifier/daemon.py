@@ -320,8 +320,11 @@ async def run(config: Config) -> int:
 async def once(config: Config) -> int:
     """`notifier once`: one poll, diff and delivery round. 1 when no company could be polled."""
     async with open_parts(config) as parts:
+        parts.poller.one_shot = True
         await parts.poller.load()
         observed_any = await _poll_once(parts)
+        if not observed_any:
+            log.error("once: no company could be polled, so nothing was recorded; exit status 1")
         report = await parts.dispatcher.run_once(utc_now())
         log.info(
             "delivery round: %d sent, %d to retry, %d dead, %d skipped, %d awaiting the job log",

@@ -42,6 +42,7 @@ async def dry_run(config: Config, out: TextIO) -> int:
         try:
             async with ips_client(config) as client:
                 parts = assemble(config, store, client, mailer(config), utc_now)
+                parts.poller.one_shot = True
                 await parts.poller.load()
                 events = await parts.poller.poll_round()
                 if all(h.last_success is None for h in parts.poller.health.scopes.values()):

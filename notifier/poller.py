@@ -89,6 +89,9 @@ class Poller:
         self._on_events = on_events
         self._rng = rng or random.Random()
         self.state = TrackedState()
+        self.one_shot = False
+        """True for `once` and the dry run: its messages speak of this round only, not of the
+        next poll (there is none)."""
         scopes = list(companies) or [ALL_COMPANIES]
         self.health = PollHealth(scopes={s: ScopeHealth() for s in scopes})
 
@@ -191,13 +194,21 @@ class Poller:
         if health.permanent:
             self._metrics.count_poll("auth_error")
             if message != health.last_error:
+                then = "" if self.one_shot else f"; polling again in {delay:.0f} s"
                 log.error(
                     "IPS refuses the poll for company %s: %s. Nothing is notified until the "
-                    "credentials or permissions in ips.* are fixed; polling again in %.0f s",
+                    "credentials or permissions in ips.* are fixed%s",
                     scope or "(all)",
                     message,
-                    delay,
+                    then,
                 )
+        elif self.one_shot:
+            self._metrics.count_poll("error")
+            log.warning(
+                "poll of company %s failed, nothing changes for it in this round: %s",
+                scope or "(all)",
+                message,
+            )
         else:
             self._metrics.count_poll("error")
             log.warning(
