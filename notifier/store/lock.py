@@ -49,8 +49,16 @@ class StoreLock:
         path = lock_path(store)
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            raise StoreError(
+                f"the store's directory {store.parent} does not exist: create it, or set "
+                "store.path to a file in an existing directory"
+            ) from None
         except OSError as exc:
-            raise StoreError(f"cannot create the lock file {path}: {exc.strerror or exc}") from None
+            raise StoreError(
+                f"cannot open the lock file {path}: {exc.strerror or exc} (run the notifier "
+                "as the user that owns the store)"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
