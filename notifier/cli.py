@@ -188,13 +188,13 @@ def _send_test(args: argparse.Namespace) -> int:
 
 def _outbox(args: argparse.Namespace) -> int:
     from notifier.outbox import command
-    from notifier.store.open import require_existing
+    from notifier.store.open import require_usable
 
     config = _config(args)
     if args.action != "list" and args.id is None:
         print(f"notifier outbox {args.action}: give the delivery ID", file=sys.stderr)
         return EXIT_USAGE
-    require_existing(config.store.path)
+    require_usable(config.store.path)
     log.info("store %s (outbox %s)", config.store.path, args.action)
     return _asyncio(command(config, args.action, args.id, sys.stdout))
 

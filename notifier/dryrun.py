@@ -23,7 +23,7 @@ from notifier.daemon import assemble, ips_client, mailer, routing_rules, utc_now
 from notifier.mail.addresses import InvalidAddress, validate_address
 from notifier.mail.completions import JobLogCompletions
 from notifier.mail.message import build_message
-from notifier.store.open import require_existing
+from notifier.store.open import require_usable
 from notifier.store.protocol import Delivery
 from notifier.store.sqlite import SqliteStore
 
@@ -32,7 +32,7 @@ RULE = "=" * 72
 
 async def dry_run(config: Config, out: TextIO) -> int:
     """Print the events one poll finds and the emails they would send. Exit status."""
-    require_existing(config.store.path)
+    await asyncio.to_thread(require_usable, config.store.path)
     out.write(f"dry run: store {config.store.path} (read from a private copy)\n")
     with tempfile.TemporaryDirectory(prefix="notifier-dry-run-") as tmp:
         copy = Path(tmp) / "state.sqlite3"

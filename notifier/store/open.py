@@ -9,8 +9,10 @@ Every command opens its store here, by what it needs (`Access`):
 - `READ` (`outbox list`, `once --dry-run`, `check-config`): the store must exist; nothing in
   it is changed by the command.
 A store that must exist and does not is an error naming the path looked at and where the
-service keeps its own, never a new empty file. Each open is logged with the path and the
-access, so every command says which store it opened.
+service keeps its own, never a new empty file. Nor does a command beside the daemon migrate
+the store's schema under it (after an upgrade, before the restart): only the daemon does.
+Each open is logged with the path and the access, so every command says which store it
+opened.
 
 Never decides where the configured path points: the configuration resolves `store.path`
 (relative to $STATE_DIRECTORY, else the current directory) before it gets here.
@@ -18,7 +20,9 @@ Never decides where the configured path points: the configuration resolves `stor
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from enum import StrEnum
@@ -26,6 +30,7 @@ from pathlib import Path
 
 from notifier.store.lock import StoreLock
 from notifier.store.protocol import StoreError
+from notifier.store.schema import MIGRATIONS
 from notifier.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -54,10 +59,41 @@ class StoreMissingError(StoreError):
         self.path = path
 
 
+class StoreSchemaError(StoreError):
+    """The store is not at this notifier's schema, and only the daemon may migrate it."""
+
+
 def require_existing(path: Path) -> None:
     """Raise StoreMissingError unless a store file is at `path`."""
     if not path.is_file():
         raise StoreMissingError(path)
+
+
+def require_usable(path: Path) -> None:
+    """Raise unless `path` is a store at this notifier's schema version (blocking: a thread)."""
+    require_existing(path)
+    version = _schema_version(path)
+    latest = len(MIGRATIONS)
+    if version == 0:
+        raise StoreSchemaError(f"{path} is not a notifier store (no notifier has opened it)")
+    if version < latest:
+        raise StoreSchemaError(
+            f"store {path} has schema version {version}, older than this notifier's ({latest}): "
+            "the daemon migrates it when it starts with this version. Restart the service "
+            "first (systemctl restart notifier), then run this command again"
+        )
+    # A newer schema is refused when the store is opened, naming both versions.
+
+
+def _schema_version(path: Path) -> int:
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreSchemaError(f"{path} is not a notifier store: {exc}") from None
 
 
 @asynccontextmanager
@@ -69,7 +105,7 @@ async def open_store(
     if access is Access.DAEMON:
         lock = StoreLock.acquire(path)
     else:
-        require_existing(path)
+        await asyncio.to_thread(require_usable, path)
     try:
         store = await SqliteStore.open(path, max_pages=max_pages)
         log.info("store %s open (%s)", path, access.value)

@@ -10,8 +10,15 @@ from pathlib import Path
 import pytest
 
 from notifier.store.lock import StoreLock, StoreLockedError, lock_path
-from notifier.store.open import Access, StoreMissingError, open_store
+from notifier.store.open import (
+    Access,
+    StoreMissingError,
+    StoreSchemaError,
+    open_store,
+    require_usable,
+)
 from notifier.store.protocol import StoreError
+from notifier.store.schema import MIGRATIONS
 
 
 def test_a_second_lock_is_refused_naming_the_holder_until_the_first_is_released(
@@ -50,3 +57,29 @@ async def test_only_the_daemon_creates_a_store(tmp_path: Path) -> None:
             assert sum((await beside.counts()).values()) == 0
     async with open_store(store, Access.DAEMON):
         pass  # released when the first closed
+
+
+async def test_commands_beside_the_daemon_never_migrate_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "state.sqlite3"
+    async with open_store(store, Access.DAEMON):
+        pass
+    before = store.read_bytes()
+    # As after an upgrade that adds a migration, before the service restarted with it.
+    monkeypatch.setattr("notifier.store.open.MIGRATIONS", (*MIGRATIONS, "SELECT 1;"))
+    for access in (Access.READ, Access.OPERATOR):
+        with pytest.raises(StoreSchemaError, match="older than this notifier's") as refused:
+            async with open_store(store, access):
+                pass
+        assert "Restart the service first" in str(refused.value)
+    assert store.read_bytes() == before
+
+
+@pytest.mark.parametrize("content", [b"", b"not a database at all, just text\n" * 100])
+def test_a_file_that_is_no_store_is_named_as_such(tmp_path: Path, content: bytes) -> None:
+    store = tmp_path / "state.sqlite3"
+    store.write_bytes(content)
+    with pytest.raises(StoreSchemaError, match="is not a notifier store"):
+        require_usable(store)
+    assert store.read_bytes() == content
