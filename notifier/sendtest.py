@@ -42,7 +42,8 @@ async def send_test(config: Config, to: str, locale: str | None, kind: str, out:
         reply = await smtp.send(message)
     except DeliveryError as exc:
         out.write(f"send-test to {to} through {where}: FAILED\n")
-        out.write(f"  the server's answer: {exc.reason}\n")
+        said = "the server's answer" if exc.code is not None else "what happened"
+        out.write(f"  {said}: {exc.reason}\n")
         out.write(f"  check: {_advice(config, to, exc)}\n")
         return EXIT_FAILED
     finally:
