@@ -1,5 +1,6 @@
-"""`notifier check-config`: print the effective configuration, secrets redacted, and with
-`--connect` prove that IPS and the mail server accept the credentials.
+"""`notifier check-config`: print the effective configuration, secrets redacted, say which
+store it names and warn about missing passwords; with `--connect` prove that IPS and the mail
+server accept the credentials.
 
 Never prints a password: the configuration is printed through `redacted`, and errors from
 the IPS client and the mailer never carry one.
@@ -7,17 +8,22 @@ the IPS client and the mailer never carry one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TextIO
 
 from notifier.config import Config, redacted, to_toml
 from notifier.daemon import ips_client, mailer
 from notifier.ips.errors import IpsError
 from notifier.mail.sender import DeliveryError
+from notifier.store.open import SERVICE_STATE_DIRECTORY
 
 
 async def check_config(config: Config, *, connect: bool, out: TextIO) -> int:
     out.write("# effective configuration (passwords redacted)\n")
     out.write(to_toml(redacted(config)))
+    out.write(f"\n{_store_line(config)}\n")
+    for warning in password_warnings(config):
+        out.write(f"warning: {warning}\n")
     if not connect:
         out.write("\nconfiguration OK\n")
         return 0
@@ -49,3 +55,30 @@ async def _check_smtp(config: Config, out: TextIO) -> bool:
         await smtp.close()
     out.write(f"{where}: OK {reply}\n")
     return True
+
+
+def _store_line(config: Config) -> str:
+    path = config.store.path
+    if path.is_file():
+        return f"store: {path} (exists)"
+    return (
+        f"store: {path} (does not exist yet: `notifier run` creates it; the service keeps its "
+        f"own under $STATE_DIRECTORY, {SERVICE_STATE_DIRECTORY} with the shipped unit)"
+    )
+
+
+def password_warnings(config: Config) -> Iterator[str]:
+    """What is missing for a login to work: IPS always needs a password; SMTP with a user."""
+    if not config.ips.password.reveal():
+        yield (
+            f"no IPS password for {config.ips.user}: IPS refuses every poll without one. Set "
+            "NOTIFIER_IPS_PASSWORD(_FILE), the systemd credential ips-password, "
+            "ips.password_file or ips.password"
+        )
+    if config.smtp.user and not config.smtp.password.reveal():
+        yield (
+            f"smtp.user is {config.smtp.user!r} but there is no SMTP password: the relay's "
+            "AUTH will fail. Set NOTIFIER_SMTP_PASSWORD(_FILE), the systemd credential "
+            'smtp-password, smtp.password_file or smtp.password (or smtp.user = "" for a '
+            "relay without login)"
+        )

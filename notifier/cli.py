@@ -17,6 +17,7 @@ from typing import Any
 from notifier import __version__
 from notifier.config import Config, ConfigError, load_config
 from notifier.logs import setup_logging
+from notifier.store.protocol import StoreError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -63,10 +64,34 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--outcome", metavar="O", help="for --event finished")
     preview.add_argument("--locale", default="en", metavar="L", help="e.g. ja-JP, pt-BR")
     preview.add_argument("--format", default="text", choices=["text", "html", "eml"])
+    send_test = with_config(
+        command("send-test", _send_test, "send a sample email through the configured relay")
+    )
+    send_test.add_argument("--to", required=True, metavar="ADDRESS", help="who gets it")
+    send_test.add_argument(
+        "--locale", metavar="L", help="its language, e.g. ja-JP (default: notify.default_locale)"
+    )
+    send_test.add_argument(
+        "--event", default="finished", metavar="KIND", help="which email (default: finished)"
+    )
     outbox = with_config(command("outbox", _outbox, "list, retry or drop deliveries"))
     outbox.add_argument("action", nargs="?", default="list", choices=["list", "retry", "drop"])
     outbox.add_argument("id", nargs="?", type=int, help="delivery id for retry and drop")
+    deploy = command(
+        "deploy-files",
+        _deploy_files,
+        "list, print or write the installation files the wheel carries",
+    )
+    deploy.add_argument("name", nargs="?", metavar="NAME", help="print this file to stdout")
+    deploy.add_argument("--write", metavar="DIR", help="write every file under DIR")
+    deploy.add_argument("--force", action="store_true", help="with --write: replace files")
     sim = command("sim", _sim, "run the IPS simulator on loopback")
+    # The simulator's credentials (notifier.sim.DEFAULT_USER, DEFAULT_PASSWORD; a test keeps
+    # these the same): spelled out here so that --help does not load the simulator.
+    sim.epilog = (
+        'It accepts the IPS user "demo@example.com" with the password "demo", and lists '
+        'companies "47", "48" and "49"; it prints the [ips] lines to use when it starts.'
+    )
     sim.add_argument("--port", type=int, default=8080)
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--jobs", type=int, default=10, help="jobs the scenario keeps going")
@@ -89,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"notifier: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreError as exc:
+        # A store that is missing, locked by a daemon or unwritable: the message says which.
+        log.error("%s", exc)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_OK
     except BrokenPipeError:
@@ -109,12 +138,11 @@ def _asyncio(coro: Coroutine[Any, Any, int]) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from notifier import daemon
-    from notifier.store.protocol import StoreError
 
     config = _config(args)
     try:
         return _asyncio(daemon.run(config))
-    except (StoreError, daemon.StartupError) as exc:
+    except daemon.StartupError as exc:
         log.error("%s", exc)
         return EXIT_FAILURE
 
@@ -147,14 +175,47 @@ def _preview(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _send_test(args: argparse.Namespace) -> int:
+    from notifier.sendtest import SendTestUsageError, send_test
+
+    config = _config(args)
+    try:
+        return _asyncio(send_test(config, args.to, args.locale, args.event, sys.stdout))
+    except SendTestUsageError as exc:
+        print(f"notifier send-test: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
 def _outbox(args: argparse.Namespace) -> int:
     from notifier.outbox import command
+    from notifier.store.open import require_usable
 
     config = _config(args)
     if args.action != "list" and args.id is None:
         print(f"notifier outbox {args.action}: give the delivery ID", file=sys.stderr)
         return EXIT_USAGE
+    require_usable(config.store.path)
+    log.info("store %s (outbox %s)", config.store.path, args.action)
     return _asyncio(command(config, args.action, args.id, sys.stdout))
+
+
+def _deploy_files(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from notifier import deployfiles
+
+    try:
+        if args.write:
+            return deployfiles.write_all(Path(args.write), force=args.force, out=sys.stdout)
+        if args.name:
+            return deployfiles.show(args.name, sys.stdout)
+        return deployfiles.list_files(sys.stdout)
+    except deployfiles.DeployFilesError as exc:
+        print(f"notifier deploy-files: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"notifier deploy-files: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 def _sim(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from notifier.core.routing import RoutingRules
 from notifier.core.rules import DiffRules
 from notifier.http import assess_readiness, start_http
 from notifier.ips.client import IpsClient
+from notifier.looplag import watch_loop_lag
 from notifier.mail.completions import JobLogCompletions
 from notifier.mail.dispatcher import DeliveryResult, Dispatcher
 from notifier.mail.message import OutgoingEmail, build_message
@@ -32,6 +33,7 @@ from notifier.mail.render import warm_up
 from notifier.mail.sender import Mailer, SmtpSecurity
 from notifier.metrics import Metrics
 from notifier.poller import Poller
+from notifier.store.open import Access, open_store
 from notifier.store.protocol import DeliveryStatus, StoreError
 from notifier.store.sqlite import SqliteStore
 
@@ -130,17 +132,17 @@ def mailer(config: Config) -> Mailer:
 async def open_parts(
     config: Config, *, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Parts]:
-    """Open the store, the IPS session and the mail pool; close them all on the way out."""
-    store = await SqliteStore.open(config.store.path)
-    try:
-        async with ips_client(config) as client:
-            smtp = mailer(config)
-            try:
-                yield assemble(config, store, client, smtp, clock)
-            finally:
-                await smtp.close()
-    finally:
-        await store.close()
+    """Open (and lock) the store, the IPS session and the mail pool; close them all on the way
+    out."""
+    async with (
+        open_store(config.store.path, Access.DAEMON) as store,
+        ips_client(config) as client,
+    ):
+        smtp = mailer(config)
+        try:
+            yield assemble(config, store, client, smtp, clock)
+        finally:
+            await smtp.close()
 
 
 def assemble(
@@ -217,6 +219,9 @@ class Daemon:
                     parts.dispatcher.run(self.stop, parts.wake, interval=1.0), name="dispatcher"
                 )
                 group.create_task(self._supervise(), name="supervisor")
+                group.create_task(
+                    watch_loop_lag(self.stop, parts.metrics.observe_loop_lag), name="loop lag"
+                )
                 systemd.ready(await self.status_line())
                 log.info("notifier running: %s", await self.status_line())
                 await self.stop.wait()
@@ -315,8 +320,11 @@ async def run(config: Config) -> int:
 async def once(config: Config) -> int:
     """`notifier once`: one poll, diff and delivery round. 1 when no company could be polled."""
     async with open_parts(config) as parts:
+        parts.poller.one_shot = True
         await parts.poller.load()
         observed_any = await _poll_once(parts)
+        if not observed_any:
+            log.error("once: no company could be polled, so nothing was recorded; exit status 1")
         report = await parts.dispatcher.run_once(utc_now())
         log.info(
             "delivery round: %d sent, %d to retry, %d dead, %d skipped, %d awaiting the job log",

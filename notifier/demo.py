@@ -137,15 +137,25 @@ def _empty_folder(folder: Path) -> None:
 
 
 def _script_jobs(sim: Simulator, pacing: Pacing) -> None:
-    """Give the spawned jobs one language each and a mix of outcomes; spawn no more."""
+    """Give the spawned jobs one name and language each and a mix of outcomes; spawn no more.
+
+    A renamed job gets the handle IPS would give that name, so every email's job handle
+    (and its job log) is that of the job it tells about.
+    """
     sim.engine.pacing = replace(pacing, jobs=0)
     for n, (key, plan) in enumerate(sorted(sim.engine.plans.items())):
-        sim.update_job(
-            *key,
+        name = DEMO_NAMES[n % len(DEMO_NAMES)]
+        job = sim.remove_job(*key)
+        renamed = replace(
+            job,
+            job_handle=f"{job.company_handle}|{name}|",
+            name=name,
+            original_name=name,
             locale=DEMO_LOCALES[n % len(DEMO_LOCALES)],
-            name=DEMO_NAMES[n % len(DEMO_NAMES)],
-            original_name=DEMO_NAMES[n % len(DEMO_NAMES)],
         )
+        sim.state.add_job(renamed)
+        del sim.engine.plans[key]
+        sim.engine.plans[(renamed.company_handle, renamed.job_handle)] = plan
         plan.outcome = DEMO_OUTCOMES[n % len(DEMO_OUTCOMES)]
         if n == 3:  # one job stalls for a while, to show the stalled email
             plan.stall_at, plan.stall_ticks = 2, 5

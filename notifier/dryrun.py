@@ -1,7 +1,9 @@
 """`notifier once --dry-run`: one real poll, then print what would be sent, changing nothing.
 
-Works on a private copy of the state file (SQLite's backup API, consistent even while the
-daemon runs), so the real state and outbox are never touched and no email leaves.
+Works on a private copy of the store (SQLite's backup API, consistent even while the daemon
+runs), so the real state and outbox are never touched and no email leaves. The store must
+exist: a dry run compares IPS with what the store last recorded, and on no store at all every
+job would only be recorded silently, which shows nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from notifier.daemon import assemble, ips_client, mailer, routing_rules, utc_now
 from notifier.mail.addresses import InvalidAddress, validate_address
 from notifier.mail.completions import JobLogCompletions
 from notifier.mail.message import build_message
+from notifier.store.open import require_usable
 from notifier.store.protocol import Delivery
 from notifier.store.sqlite import SqliteStore
 
@@ -29,14 +32,17 @@ RULE = "=" * 72
 
 async def dry_run(config: Config, out: TextIO) -> int:
     """Print the events one poll finds and the emails they would send. Exit status."""
+    await asyncio.to_thread(require_usable, config.store.path)
+    out.write(f"dry run: store {config.store.path} (read from a private copy)\n")
     with tempfile.TemporaryDirectory(prefix="notifier-dry-run-") as tmp:
         copy = Path(tmp) / "state.sqlite3"
-        if config.store.path.exists():
-            await asyncio.to_thread(_copy_database, config.store.path, copy)
+        await asyncio.to_thread(_copy_database, config.store.path, copy)
+        # The private copy, not the configured store: nothing that happens to it is kept.
         store = await SqliteStore.open(copy)
         try:
             async with ips_client(config) as client:
                 parts = assemble(config, store, client, mailer(config), utc_now)
+                parts.poller.one_shot = True
                 await parts.poller.load()
                 events = await parts.poller.poll_round()
                 if all(h.last_success is None for h in parts.poller.health.scopes.values()):
@@ -47,12 +53,6 @@ async def dry_run(config: Config, out: TextIO) -> int:
                 finished = [d for d in deliveries if d.event.kind is EventKind.FINISHED]
                 completions = await JobLogCompletions(client)(finished, now, timedelta(0))
                 out.write(f"dry run: {len(events)} event(s); nothing is recorded or sent\n")
-                if not config.store.path.exists():
-                    out.write(
-                        f"dry run: {config.store.path} does not exist yet, so this is a first "
-                        f"poll: its {len(parts.poller.state.jobs)} active job(s) would be "
-                        "recorded without emails and followed from the next poll on\n"
-                    )
                 for delivery in deliveries:
                     _print(config, delivery, completions.get(delivery.id), out)
         finally:

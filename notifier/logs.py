@@ -1,8 +1,15 @@
 """Logging to stderr for journald or a terminal, as text or JSON lines, with secrets redacted.
 
-Owns the log format and the last line of defence against leaked passwords: every value
-given to `register_secret` is replaced by `***` in every record before it is written.
-Never writes anywhere but the one stream it is given (stderr by default).
+Owns the log format, the names of the structured fields (`LogField`) and the last line of
+defence against leaked passwords: every value given to `register_secret` is replaced by `***`
+in every record before it is written. Never writes anywhere but the one stream it is given
+(stderr by default).
+
+Structured fields travel as `extra=` of a log call; `log.format = "json"` writes each as a
+key of the line's object, beside ts, level, logger and message (the text formats show the
+message only). Event lines take `event_fields(event)`, delivery lines
+`delivery_fields(...)`, so that every line about one job or one email can be found by the
+same keys: `select(.job_handle == "...")`, `select(.recipient == "...")`.
 """
 
 from __future__ import annotations
@@ -14,7 +21,10 @@ import sys
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol, TextIO
+
+from notifier.core.events import Event
 
 REDACTED = "***"
 #: Shorter values are not redacted: replacing every "ab" would make the logs unreadable.
@@ -24,6 +34,59 @@ _secrets: set[str] = set()
 _lock = threading.Lock()
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 _SYSLOG_PRIORITY = {"DEBUG": 7, "INFO": 6, "WARNING": 4, "ERROR": 3, "CRITICAL": 2}
+
+
+class LogField(StrEnum):
+    """The structured fields of event and delivery lines: JSON keys log shippers index."""
+
+    COMPANY = "company"
+    JOB_HANDLE = "job_handle"
+    JOB_NAME = "job_name"
+    EVENT = "event"
+    EVENT_ID = "event_id"
+    DELIVERY_ID = "delivery_id"
+    CHANNEL = "channel"
+    RECIPIENT = "recipient"
+    MESSAGE_ID = "message_id"
+    RESULT = "result"
+
+
+def event_fields(event: Event) -> dict[str, object]:
+    """The `extra=` of a line about one job event."""
+    job = event.job
+    return {
+        LogField.COMPANY.value: job.company_handle,
+        LogField.JOB_HANDLE.value: job.job_handle,
+        LogField.JOB_NAME.value: job.name,
+        LogField.EVENT.value: event.kind.value,
+        LogField.EVENT_ID.value: event.id,
+    }
+
+
+def delivery_fields(
+    *,
+    delivery_id: int,
+    channel: str,
+    recipient: str,
+    result: str,
+    message_id: str | None = None,
+    event: Event | None = None,
+) -> dict[str, object]:
+    """The `extra=` of a line about one delivery attempt: which delivery, on which channel
+    ("email", or a webhook's name), to whom, with what result ("sent", "retry", "dead",
+    "skipped"), the Message-ID once there is one, and the event's fields when given.
+
+    For example, once per sent email at INFO:
+    `log.info("sent %s to %s", kind, to, extra=delivery_fields(delivery_id=..., ...))`.
+    """
+    fields: dict[str, object] = event_fields(event) if event is not None else {}
+    fields[LogField.DELIVERY_ID.value] = delivery_id
+    fields[LogField.CHANNEL.value] = channel
+    fields[LogField.RECIPIENT.value] = recipient
+    fields[LogField.RESULT.value] = result
+    if message_id is not None:
+        fields[LogField.MESSAGE_ID.value] = message_id
+    return fields
 
 
 class Revealable(Protocol):

@@ -6,6 +6,7 @@ HTTP endpoint renders `Metrics.render()`; the daemon calls the small methods bel
 
 from __future__ import annotations
 
+import platform
 import time
 from enum import StrEnum
 
@@ -18,12 +19,15 @@ from prometheus_client import (
     generate_latest,
 )
 
+from notifier import __version__
 from notifier.core.events import EventKind
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 # A poll is one SOAP call per company; the IPS timeout defaults to 30 s.
 _POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# A healthy loop wakes a sleeper within a millisecond or two; the watchdog (60 s) is the end.
+_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class PollResult(StrEnum):
@@ -74,6 +78,19 @@ class Metrics:
             "Unix time of the last successful poll; 0 before the first.",
             registry=reg,
         )
+        self._build_info = Gauge(
+            "notifier_build_info",
+            "Always 1; the labels say which notifier and which Python run.",
+            ["version", "python"],
+            registry=reg,
+        )
+        self._build_info.labels(__version__, platform.python_version()).set(1)
+        self._loop_lag = Histogram(
+            "notifier_event_loop_lag_seconds",
+            "How much later than asked the event loop woke a task sleeping a fixed interval.",
+            buckets=_LAG_BUCKETS,
+            registry=reg,
+        )
         # Every label value exists from the start, so rate() and alerts see 0, not nothing.
         for poll_result in PollResult:
             self._polls.labels(poll_result.value)
@@ -106,6 +123,9 @@ class Metrics:
     def set_outbox(self, pending: int, dead: int) -> None:
         self._outbox_pending.set(pending)
         self._outbox_dead.set(dead)
+
+    def observe_loop_lag(self, seconds: float) -> None:
+        self._loop_lag.observe(seconds)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric (content type `CONTENT_TYPE`)."""

@@ -22,6 +22,7 @@ from notifier.core.events import Event
 from notifier.core.jobs import ActiveJob
 from notifier.core.state import TrackedState
 from notifier.ips.errors import IpsError, IpsFault, IpsPermanentError
+from notifier.logs import event_fields
 from notifier.metrics import Metrics
 from notifier.store.protocol import Store, StoreError
 
@@ -88,6 +89,9 @@ class Poller:
         self._on_events = on_events
         self._rng = rng or random.Random()
         self.state = TrackedState()
+        self.one_shot = False
+        """True for `once` and the dry run: its messages speak of this round only, not of the
+        next poll (there is none)."""
         scopes = list(companies) or [ALL_COMPANIES]
         self.health = PollHealth(scopes={s: ScopeHealth() for s in scopes})
 
@@ -136,7 +140,11 @@ class Poller:
         for event in events:
             self._metrics.count_event(event.kind.value)
             log.info(
-                "job event %s for %s (%s)", event.kind.value, event.job.name, event.job.job_handle
+                "job event %s for %s (%s)",
+                event.kind.value,
+                event.job.name,
+                event.job.job_handle,
+                extra=event_fields(event),
             )
         if events:
             self._on_events(events)
@@ -186,13 +194,21 @@ class Poller:
         if health.permanent:
             self._metrics.count_poll("auth_error")
             if message != health.last_error:
+                then = "" if self.one_shot else f"; polling again in {delay:.0f} s"
                 log.error(
                     "IPS refuses the poll for company %s: %s. Nothing is notified until the "
-                    "credentials or permissions in ips.* are fixed; polling again in %.0f s",
+                    "credentials or permissions in ips.* are fixed%s",
                     scope or "(all)",
                     message,
-                    delay,
+                    then,
                 )
+        elif self.one_shot:
+            self._metrics.count_poll("error")
+            log.warning(
+                "poll of company %s failed, nothing changes for it in this round: %s",
+                scope or "(all)",
+                message,
+            )
         else:
             self._metrics.count_poll("error")
             log.warning(

@@ -181,12 +181,27 @@ async def serve(
     return sim
 
 
+def banner(sim: Simulator, user: str, password: str) -> str:
+    """What `notifier sim` prints: where it listens, and the [ips] lines that log in to it."""
+    base = sim.url.split("/scene7")[0]
+    companies = ", ".join(f'"{company}"' for company in sim.state.companies)
+    return (
+        f"IPS simulator at {sim.url}  (control API: {base}/control/)\n"
+        f"log in with user {user!r}, password {password!r}; in the notifier's configuration:\n"
+        f"  [ips]\n"
+        f'  url = "{sim.url}"\n'
+        f'  user = "{user}"\n'
+        f'  password = "{password}"\n'
+        f"  companies = [{companies}]"
+    )
+
+
 async def run_forever(
     host: str = "127.0.0.1", port: int = 0, seed: int = 0, **options: Any
 ) -> None:
     """`notifier sim`: serve until cancelled (Ctrl-C), printing the URL to connect to."""
     sim = await serve(host, port, seed, **options)
-    print(f"IPS simulator at {sim.url}  (control API: {sim.url.split('/scene7')[0]}/control/)")
+    print(banner(sim, options.get("user", DEFAULT_USER), options.get("password", DEFAULT_PASSWORD)))
     try:
         await asyncio.Event().wait()
     finally:

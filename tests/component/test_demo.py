@@ -28,6 +28,10 @@ async def test_demo_leaves_localized_emails_and_a_summary(
     assert {"succeeded", "failed", "warnings"} <= outcomes, outcomes
     assert len(finished) == 10  # every demo job reports how it ended, once
     assert len({m["Message-ID"] for m in messages}) == len(messages)
+    for message in messages:
+        # The job handle is that of the job the email is about, not of another one.
+        handle = str(message["X-IPS-Job-Handle"])
+        assert handle.split("|")[1] in str(message["Subject"]), (handle, message["Subject"])
 
     summary = capsys.readouterr().out
     assert "RECIPIENT" in summary and "OUTCOME" in summary

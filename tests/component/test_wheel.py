@@ -1,5 +1,7 @@
-"""The built wheel carries its templates and catalogs: installed outside the repository, it
-renders Japanese and German emails with `python -m notifier preview`.
+"""The built wheel carries its templates, catalogs and installation files: installed outside
+the repository, it renders Japanese and German emails with `python -m notifier preview`, and
+`notifier deploy-files --write` gives the example configuration, the unit and the monitoring
+kit, byte for byte as in deploy/, so that INSTALL.md works from the wheel alone.
 
 Builds the wheel with pip from a copy of the package sources (the catalogs come from the
 top-level locales/; the build backend is this venv's locked setuptools), installs it into a
@@ -15,8 +17,12 @@ import sys
 import sysconfig
 import venv
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from notifier.deployfiles import FILES
 from notifier.mail.i18n import CATALOGS, translations
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +48,7 @@ def _build_wheel(dist: Path, source: Path) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "notifier", source / "notifier", ignore=ignore)
     shutil.copytree(ROOT / "locales", source / "locales", ignore=ignore)
+    shutil.copytree(ROOT / "deploy", source / "deploy", ignore=ignore)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, source / name)
     build = ["wheel", "--no-deps", "--no-build-isolation", "-q", "-w", dist, source]
@@ -66,21 +73,34 @@ def _fresh_environment(where: Path, wheel: Path) -> Path:
     return python
 
 
-def test_the_installed_wheel_renders_japanese_and_german_emails(tmp_path: Path) -> None:
+@dataclass(frozen=True, slots=True)
+class Installed:
+    wheel: Path
+    python: Path
+    elsewhere: Path
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    tmp_path = tmp_path_factory.mktemp("wheel")
     dist = tmp_path / "dist"
     dist.mkdir()
     wheel = _build_wheel(dist, tmp_path / "source")
-    shipped = set(zipfile.ZipFile(wheel).namelist())
-    for catalog in CATALOGS:
-        assert f"notifier/locales/{catalog}/LC_MESSAGES/notifier.po" in shipped
-    for template in TEMPLATES:
-        assert f"notifier/templates/{template}" in shipped
-
     python = _fresh_environment(tmp_path / "venv", wheel)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     origin = _run(python, "-I", "-c", "import notifier; print(notifier.__file__)", cwd=elsewhere)
     assert origin.stdout.strip().startswith(str(tmp_path / "venv"))
+    return Installed(wheel, python, elsewhere)
+
+
+def test_the_installed_wheel_renders_japanese_and_german_emails(installed: Installed) -> None:
+    shipped = set(zipfile.ZipFile(installed.wheel).namelist())
+    for catalog in CATALOGS:
+        assert f"notifier/locales/{catalog}/LC_MESSAGES/notifier.po" in shipped
+    for template in TEMPLATES:
+        assert f"notifier/templates/{template}" in shipped
+    python, elsewhere = installed.python, installed.elsewhere
 
     shown = _run(python, "-I", "-m", "notifier", *PREVIEW, "ja-JP", cwd=elsewhere).stdout
     assert shown.startswith(translations("ja").gettext("Your job failed") + "\n")
@@ -89,3 +109,41 @@ def test_the_installed_wheel_renders_japanese_and_german_emails(tmp_path: Path) 
     shown = _run(python, "-I", "-m", "notifier", *PREVIEW, "de-DE", cwd=elsewhere).stdout
     assert shown.startswith(translations("de").gettext("Your job failed") + "\n")
     assert "35 Dateien konnten nicht verarbeitet werden." in shown
+
+
+def test_the_installed_wheel_writes_the_installation_files(installed: Installed) -> None:
+    shipped = set(zipfile.ZipFile(installed.wheel).namelist())
+    for deploy_file in FILES:
+        assert f"notifier/deploy/{deploy_file.name}" in shipped
+    python, elsewhere = installed.python, installed.elsewhere
+    target = elsewhere / "deploy"
+
+    _run(python, "-I", "-m", "notifier", "deploy-files", "--write", target, cwd=elsewhere)
+
+    for deploy_file in FILES:
+        written = (target / deploy_file.name).read_bytes()
+        assert written == (ROOT / "deploy" / deploy_file.name).read_bytes(), deploy_file.name
+    unit = _run(python, "-I", "-m", "notifier", "deploy-files", "notifier.service", cwd=elsewhere)
+    assert unit.stdout == (ROOT / "deploy" / "notifier.service").read_text(encoding="utf-8")
+    checked = _run(
+        python,
+        "-I",
+        "-m",
+        "notifier",
+        "check-config",
+        "-c",
+        target / "notifier.toml.example",
+        cwd=elsewhere,
+    )
+    assert "configuration OK" in checked.stdout
+    assert "store: /var/lib/notifier/notifier.sqlite3" in checked.stdout
+    again = subprocess.run(
+        [str(python), "-I", "-m", "notifier", "deploy-files", "--write", str(target)],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert again.returncode == 1, "an existing file is never replaced without --force"
+    assert f"kept {target / 'notifier.service'}" in again.stdout

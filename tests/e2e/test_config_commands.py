@@ -126,3 +126,18 @@ async def test_a_taken_http_port_is_named_without_a_traceback(
     assert code == 1
     assert f"http.listen = '{host}:{port}'" in daemon.log
     assert "Traceback" not in daemon.log
+
+
+async def test_check_config_warns_about_missing_passwords(world: World, notifier: Notifier) -> None:
+    config = world.config(ips={"password": ""}, smtp={"password": ""})
+
+    result = await notifier.run("check-config", "-c", str(config))
+
+    assert result.returncode == 0, result.output
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2, result.stdout
+    assert "no IPS password" in warnings[0]
+    assert "NOTIFIER_IPS_PASSWORD" in warnings[0]
+    assert "smtp.user is 'relay-e2e' but there is no SMTP password" in warnings[1]
+    complete = await notifier.run("check-config", "-c", str(world.config()))
+    assert "warning:" not in complete.stdout

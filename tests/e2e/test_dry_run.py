@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
-from tests.e2e.conftest import Notifier, World
+from notifier.sim import DEFAULT_USER
+from tests.e2e.conftest import IPS_PASSWORD, Notifier, World, toml_text
 
 
 def store_content(store: Path) -> tuple[bytes, bytes]:
@@ -48,3 +50,34 @@ async def test_dry_run_prints_events_and_emails_and_changes_nothing(
     assert real.returncode == 0, real.output
     mails = await world.wait_for_mails(2)
     assert sorted(str(m["X-IPS-Job-Event"]) for m in mails) == ["queued", "started"]
+
+
+def readme_recipe() -> dict[str, dict[str, object]]:
+    """The configuration of README's dry-run recipe, as written there."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    recipe = readme.split("<<'TOML'\n", 1)[1].split("    TOML\n", 1)[0]
+    lines = (line.removeprefix("    ") for line in recipe.splitlines())
+    return tomllib.loads("\n".join(lines))
+
+
+async def test_the_readme_recipe_shows_events_on_a_fresh_store(
+    world: World, notifier: Notifier
+) -> None:
+    document = readme_recipe()
+    assert document["ips"]["user"] == DEFAULT_USER and document["ips"]["password"] == "demo"
+    # This test's simulator listens elsewhere and wants its own password.
+    document["ips"].update(url=world.sim.url, password=IPS_PASSWORD)
+    config = world.dir / "try.toml"
+    config.write_text(toml_text(document), encoding="utf-8")
+    world.add_job("Already there", email="al@example.com")
+
+    recorded = await notifier.run("once", "-c", str(config))
+    world.add_job("Neu gestartet", email="nina@example.de", locale="de-DE")
+    dry = await notifier.run("once", "-c", str(config), "--dry-run")
+
+    assert recorded.returncode == 0, recorded.output
+    assert (world.dir / str(document["store"]["path"])).exists()
+    assert dry.returncode == 0, dry.output
+    assert "dry run: 1 event(s)" in dry.stdout
+    assert "event started: 'Neu gestartet'" in dry.stdout
+    assert world.sink.messages == []

@@ -20,7 +20,9 @@ MAX_EXPOSURE = 2.0
 
 
 def test_example_loads_and_shows_the_true_defaults() -> None:
-    config = load_config(EXAMPLE, {"STATE_DIRECTORY": "/var/lib/notifier"})
+    # store.path is the one key not at its default: the absolute path of the unit's state
+    # directory, so that a command run outside systemd opens the service's store.
+    config = load_config(EXAMPLE, {})
     expected = Config(
         ips=IpsConfig(
             url="https://s7sps1apissl.scene7.com/scene7/services/IpsApiService",
@@ -30,6 +32,7 @@ def test_example_loads_and_shows_the_true_defaults() -> None:
         store=StoreConfig(path=Path("/var/lib/notifier/notifier.sqlite3")),
     )
     assert config == expected
+    assert load_config(EXAMPLE, {"STATE_DIRECTORY": "/var/lib/notifier"}) == expected
 
 
 def test_example_has_every_key_each_with_a_comment() -> None:
@@ -118,3 +121,14 @@ def test_unit_has_no_syntax_errors() -> None:
         if line.strip() and "/opt/ips-job-notifier/bin/notifier is not executable" not in line
     ]
     assert problems == []
+
+
+def test_every_file_in_deploy_is_shipped_by_deploy_files() -> None:
+    from notifier.deployfiles import FILES
+
+    present = {
+        str(path.relative_to(DEPLOY))
+        for path in DEPLOY.rglob("*")
+        if path.is_file() and path.name != "__init__.py" and "__pycache__" not in path.parts
+    }
+    assert present == {shipped.name for shipped in FILES}

@@ -116,3 +116,45 @@ def test_calling_setup_again_replaces_the_handler() -> None:
     logging.getLogger("n").info("once")
     assert first.getvalue() == ""
     assert second.getvalue().count("once") == 1
+
+
+def test_delivery_lines_carry_the_delivery_and_event_fields_in_json() -> None:
+    from notifier.core.events import EventKind
+    from notifier.logs import delivery_fields
+    from notifier.mail.preview import sample_event
+
+    out = io.StringIO()
+    setup_logging("info", "json", stream=out, environ={})
+    event = sample_event(EventKind.FINISHED, "de-DE")
+    fields = delivery_fields(
+        delivery_id=17,
+        channel="email",
+        recipient="maria.rossi@example.com",
+        result="sent",
+        message_id="<abc@ips-job-notifier>",
+        event=event,
+    )
+    logging.getLogger("notifier.mail").info("sent finished to maria", extra=fields)
+    line = json.loads(out.getvalue())
+    assert line["message"] == "sent finished to maria"
+    assert line["delivery_id"] == 17
+    assert line["channel"] == "email"
+    assert line["recipient"] == "maria.rossi@example.com"
+    assert line["result"] == "sent"
+    assert line["message_id"] == "<abc@ips-job-notifier>"
+    assert line["company"] == "47"
+    assert line["job_handle"] == event.job.job_handle
+    assert line["event"] == "finished"
+    assert line["event_id"] == event.id
+
+
+def test_a_delivery_line_without_message_id_or_event_has_only_what_is_known() -> None:
+    from notifier.logs import delivery_fields
+
+    fields = delivery_fields(delivery_id=3, channel="email", recipient="a@b.example", result="dead")
+    assert fields == {
+        "delivery_id": 3,
+        "channel": "email",
+        "recipient": "a@b.example",
+        "result": "dead",
+    }

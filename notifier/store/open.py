@@ -1,0 +1,118 @@
+"""Opening the configured store: the one place that decides which store a command gets,
+whether it may create one, and whether it holds the store's lock.
+
+Every command opens its store here, by what it needs (`Access`):
+- `DAEMON` (`run`, `once`): creates the store when missing and holds its lock for as long as
+  it is open, so a second daemon on the same file stops at once, naming the holder.
+- `OPERATOR` (`outbox retry`, `drop`): the store must exist; changes deliveries beside a
+  running daemon, as SQLite allows, without taking its lock.
+- `READ` (`outbox list`, `once --dry-run`, `check-config`): the store must exist; nothing in
+  it is changed by the command.
+A store that must exist and does not is an error naming the path looked at and where the
+service keeps its own, never a new empty file. Nor does a command beside the daemon migrate
+the store's schema under it (after an upgrade, before the restart): only the daemon does.
+Each open is logged with the path and the access, so every command says which store it
+opened.
+
+Never decides where the configured path points: the configuration resolves `store.path`
+(relative to $STATE_DIRECTORY, else the current directory) before it gets here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from enum import StrEnum
+from pathlib import Path
+
+from notifier.store.lock import StoreLock
+from notifier.store.protocol import StoreError
+from notifier.store.schema import MIGRATIONS
+from notifier.store.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+SERVICE_STATE_DIRECTORY = Path("/var/lib/notifier")
+"""Where the shipped unit (StateDirectory=notifier) keeps the service's store."""
+
+
+class Access(StrEnum):
+    DAEMON = "daemon"
+    OPERATOR = "operator"
+    READ = "read"
+
+
+class StoreMissingError(StoreError):
+    """A command that needs an existing store found none at the configured path."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"no store at {path}: this command works on an existing store and does not create "
+            f"one. The service keeps its store under its state directory ($STATE_DIRECTORY; "
+            f"{SERVICE_STATE_DIRECTORY} with the shipped unit): set store.path to that file "
+            f'(e.g. store.path = "{SERVICE_STATE_DIRECTORY / "notifier.sqlite3"}"), or run '
+            f"`notifier run` or `notifier once` once to create a new store here"
+        )
+        self.path = path
+
+
+class StoreSchemaError(StoreError):
+    """The store is not at this notifier's schema, and only the daemon may migrate it."""
+
+
+def require_existing(path: Path) -> None:
+    """Raise StoreMissingError unless a store file is at `path`."""
+    if not path.is_file():
+        raise StoreMissingError(path)
+
+
+def require_usable(path: Path) -> None:
+    """Raise unless `path` is a store at this notifier's schema version (blocking: a thread)."""
+    require_existing(path)
+    version = _schema_version(path)
+    latest = len(MIGRATIONS)
+    if version == 0:
+        raise StoreSchemaError(f"{path} is not a notifier store (no notifier has opened it)")
+    if version < latest:
+        raise StoreSchemaError(
+            f"store {path} has schema version {version}, older than this notifier's ({latest}): "
+            "the daemon migrates it when it starts with this version. Restart the service "
+            "first (systemctl restart notifier), then run this command again"
+        )
+    # A newer schema is refused when the store is opened, naming both versions.
+
+
+def _schema_version(path: Path) -> int:
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreSchemaError(f"{path} is not a notifier store: {exc}") from None
+
+
+@asynccontextmanager
+async def open_store(
+    path: Path, access: Access, *, max_pages: int | None = None
+) -> AsyncIterator[SqliteStore]:
+    """The store at `path`, open for `access`; closed (and unlocked) on the way out."""
+    lock: StoreLock | None = None
+    if access is Access.DAEMON:
+        lock = StoreLock.acquire(path)
+    else:
+        await asyncio.to_thread(require_usable, path)
+    try:
+        store = await SqliteStore.open(path, max_pages=max_pages)
+        log.info("store %s open (%s)", path, access.value)
+        try:
+            yield store
+        finally:
+            await store.close()
+    finally:
+        if lock is not None:
+            lock.release()

@@ -1,0 +1,32 @@
+"""With `log.format = "json"`, the real process writes one object per line, and each job event
+line carries the job's fields, so that a log shipper can find every line about one job."""
+
+from __future__ import annotations
+
+import json
+
+from tests.e2e.conftest import COMPANY, Notifier, World
+
+
+async def test_event_lines_carry_company_job_handle_and_event(
+    world: World, notifier: Notifier
+) -> None:
+    config = str(world.config(log={"level": "info", "format": "json"}))
+    primed = await notifier.run("once", "-c", config)
+    assert primed.returncode == 0, primed.output
+    job = world.add_job("Katalog Frühjahr", email="jana@example.de", locale="de-DE")
+
+    result = await notifier.run("once", "-c", config)
+
+    assert result.returncode == 0, result.output
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    events = [line for line in lines if line.get("event")]
+    assert len(events) == 1, lines
+    (line,) = events
+    assert line["level"] == "info"
+    assert line["logger"] == "notifier.poller"
+    assert line["company"] == COMPANY
+    assert line["job_handle"] == job.job_handle
+    assert line["job_name"] == "Katalog Frühjahr"
+    assert line["event"] == "started"
+    assert len(line["event_id"]) >= 16
