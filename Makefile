@@ -9,7 +9,7 @@ FLOORS_VENV := .venv-floors
 UV := $(BIN)/uv
 PIP_INSTALL := --quiet --disable-pip-version-check --no-input
 
-.PHONY: test lockcheck lint typecheck layers pytest demo bench soak wheel lock floors clean
+.PHONY: test lockcheck lint typecheck layers pytest demo bench soak wheel lock relock floors clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ test: $(STAMP) lockcheck lint typecheck layers pytest
 # A lock older than pyproject.toml's ranges fails here, before anything runs on it.
 lockcheck: $(STAMP)
 	@$(UV) lock --check --offline --quiet 2>/dev/null || { \
-	  echo "uv.lock does not match pyproject.toml: run 'make lock' and commit uv.lock and requirements.lock" >&2; \
+	  echo "uv.lock does not match pyproject.toml: run 'make lock' (or 'make relock' to change only what pyproject.toml needs) and commit uv.lock, requirements.lock and floors.lock" >&2; \
 	  exit 1; }
 
 lint: $(STAMP)
@@ -52,21 +52,23 @@ wheel: $(STAMP)
 	$(BIN)/python -m pip wheel --no-deps --no-build-isolation -w dist .
 
 # Refresh the lock on purpose: newest versions within pyproject.toml's ranges. Then `make test`.
+# The lock files are written only here (never as a side effect of another target), so a fresh
+# clone, whatever its files' timestamps, installs from what is committed.
 lock: $(STAMP)
 	$(UV) lock --upgrade
-	$(MAKE) requirements.lock floors.lock
+	$(MAKE) relock
 
-requirements.lock: uv.lock
+# Rewrite the exported locks from uv.lock after a change to pyproject.toml's ranges.
+relock: $(STAMP)
+	$(UV) lock
 	$(UV) export --frozen --quiet --all-extras --all-groups --no-emit-project \
 	  --format requirements-txt -o requirements.lock
-
-# The lowest version of every range in pyproject.toml, for `make floors`.
-floors.lock: pyproject.toml
-	$(UV) pip compile --quiet --resolution lowest-direct --generate-hashes \
-	  --python-version 3.11 --extra test --extra bench --group build --group lock --universal pyproject.toml -o floors.lock
+	$(UV) pip compile --quiet --resolution lowest-direct --generate-hashes --python-version 3.11 \
+	  --extra test --extra bench --group build --group lock --universal pyproject.toml \
+	  -o floors.lock
 
 # The floors are true: the unit and component tests pass on the lowest allowed versions.
-floors: floors.lock
+floors:
 	rm -rf $(FLOORS_VENV)
 	$(PYTHON) -m venv $(FLOORS_VENV)
 	$(FLOORS_VENV)/bin/python -m pip install $(PIP_INSTALL) --require-hashes --no-deps -r floors.lock
