@@ -25,12 +25,20 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from notifier.core.codec import CodecError, encode_event
+from notifier.core.codec import CodecError, decode_event, encode_event
 from notifier.core.events import Completion, Event, EventKind
+from notifier.core.routing import SKIP_OUTCOME, ChannelKind, PlannedDelivery, Recipient, wanted
 from notifier.core.state import TrackedState
 from notifier.store import rows
-from notifier.store.protocol import Delivery, DeliveryStatus, StoreError, StoreUnavailableError
-from notifier.store.schema import migrate
+from notifier.store.protocol import (
+    BurstHistory,
+    Delivery,
+    DeliveryStatus,
+    RecipientKey,
+    StoreError,
+    StoreUnavailableError,
+)
+from notifier.store.schema import fold, migrate
 
 log = logging.getLogger(__name__)
 
@@ -83,99 +91,129 @@ class SqliteStore:
     def path(self) -> Path:
         return self._path
 
-    # -- the Store protocol --------------------------------------------------------------
+    # -- the poller's: StateStore --------------------------------------------------------
 
     async def load_state(self) -> TrackedState:
         return await self._run(lambda: self._committed)
 
-    async def commit(self, state: TrackedState, events: Sequence[Event], now: datetime) -> None:
-        await self._run(self._commit, state, list(events), rows.micros(now))
+    async def commit(
+        self,
+        state: TrackedState,
+        events: Sequence[Event],
+        deliveries: Sequence[PlannedDelivery],
+        now: datetime,
+    ) -> None:
+        await self._run(self._commit, state, list(events), list(deliveries), rows.micros(now))
+
+    # -- the delivery loop's: DeliveryStore ------------------------------------------------
+
+    async def awaiting_completion(self) -> list[Event]:
+        return await self._run(self._awaiting)
+
+    async def set_completions(self, completions: Mapping[str, Completion], now: datetime) -> None:
+        await self._run(self._set_completions, dict(completions), rows.micros(now))
 
     async def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
-        sql = "status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?"
+        sql = (
+            "d.status = 'pending' AND d.ready = 1 AND d.next_attempt_at <= ? ORDER BY d.id LIMIT ?"
+        )
         return await self._run(self._select, sql, (rows.micros(now), limit))
 
-    async def awaiting_completion(self) -> list[Delivery]:
-        sql = "status = 'pending' AND kind = ? AND completion IS NULL ORDER BY id"
-        return await self._run(self._select, sql, (EventKind.FINISHED.value,))
-
-    async def set_completions(self, completions: Mapping[int, Completion]) -> None:
-        sql = "UPDATE deliveries SET completion = ? WHERE id = ?"
-        args = [(rows.completion_text(c), delivery_id) for delivery_id, c in completions.items()]
-        await self._run(self._update_each, sql, args)
-
-    async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
+    async def due_digests(self, now: datetime, limit: int) -> list[Delivery]:
         sql = (
-            "UPDATE deliveries SET status = 'sent', message_id = ?, attempts = attempts + 1,"
-            " updated_at = ? WHERE id = ?"
+            "d.status = 'held' AND (d.channel, d.recipient_key) IN (SELECT channel,"
+            " recipient_key FROM deliveries WHERE status = 'held' AND next_attempt_at <= ?)"
+            " ORDER BY d.channel, d.recipient_key, d.id LIMIT ?"
         )
-        await self._mark(sql, (message_id, rows.micros(now), delivery_id))
+        return await self._run(self._select, sql, (rows.micros(now), limit))
+
+    async def burst_history(
+        self, recipients: Sequence[Recipient], since: datetime
+    ) -> dict[RecipientKey, BurstHistory]:
+        keys = list(dict.fromkeys(r.key for r in recipients))
+        return await self._run(self._burst_history, keys, rows.micros(since))
+
+    async def hold(self, delivery_ids: Sequence[int], until: datetime, now: datetime) -> None:
+        sql = "UPDATE deliveries SET status = 'held', next_attempt_at = ?, updated_at = ?"
+        await self._mark(sql, (rows.micros(until), rows.micros(now)), delivery_ids, "'pending'")
+
+    async def mark_sent(self, delivery_ids: Sequence[int], receipt: str, now: datetime) -> None:
+        sql = (
+            "UPDATE deliveries SET status = 'sent', receipt = ?, attempts = attempts + 1,"
+            " updated_at = ?"
+        )
+        await self._mark(sql, (receipt, rows.micros(now)), delivery_ids)
 
     async def mark_retry(
-        self, delivery_id: int, error: str, next_attempt_at: datetime, now: datetime
+        self, delivery_ids: Sequence[int], error: str, next_attempt_at: datetime, now: datetime
     ) -> None:
         sql = (
             "UPDATE deliveries SET attempts = attempts + 1, last_error = ?,"
-            " next_attempt_at = ?, updated_at = ? WHERE id = ?"
+            " next_attempt_at = ?, updated_at = ?"
         )
-        args = (_error(error), rows.micros(next_attempt_at), rows.micros(now), delivery_id)
-        await self._mark(sql, args)
+        args = (_error(error), rows.micros(next_attempt_at), rows.micros(now))
+        await self._mark(sql, args, delivery_ids)
 
-    async def mark_dead(self, delivery_id: int, error: str, now: datetime) -> None:
+    async def mark_dead(self, delivery_ids: Sequence[int], error: str, now: datetime) -> None:
         sql = (
             "UPDATE deliveries SET status = 'dead', attempts = attempts + 1, last_error = ?,"
-            " updated_at = ? WHERE id = ?"
+            " updated_at = ?"
         )
-        await self._mark(sql, (_error(error), rows.micros(now), delivery_id))
+        await self._mark(sql, (_error(error), rows.micros(now)), delivery_ids)
 
     async def mark_skipped(self, delivery_id: int, reason: str, now: datetime) -> None:
-        sql = (
-            "UPDATE deliveries SET status = 'skipped', last_error = ?, updated_at = ? WHERE id = ?"
-        )
-        await self._mark(sql, (_error(reason), rows.micros(now), delivery_id))
+        sql = "UPDATE deliveries SET status = 'skipped', last_error = ?, updated_at = ?"
+        await self._mark(sql, (_error(reason), rows.micros(now)), [delivery_id])
 
-    async def reschedule_pending(self, now: datetime) -> int:
+    async def reschedule_pending(
+        self, now: datetime, channel: ChannelKind, recipient: str | None = None
+    ) -> int:
         at = rows.micros(now)
         sql = (
             "UPDATE deliveries SET next_attempt_at = ?, updated_at = ?"
-            " WHERE status = 'pending' AND next_attempt_at > ?"
+            " WHERE status = 'pending' AND next_attempt_at > ? AND channel = ?"
         )
-        return await self._run(self._update, sql, (at, at, at))
+        args: tuple[Any, ...] = (at, at, at, channel.value)
+        if recipient is not None:
+            sql += " AND recipient_key = ?"
+            args = (*args, fold(recipient))
+        return await self._run(self._update, sql, args)
+
+    # -- the operator's: OperatorStore -----------------------------------------------------
 
     async def list_deliveries(
         self, statuses: Sequence[DeliveryStatus], limit: int = 1000
     ) -> list[Delivery]:
         wanted = [DeliveryStatus(s).value for s in statuses]
         marks = ", ".join("?" * len(wanted))
-        sql = f"status IN ({marks}) ORDER BY id LIMIT ?"
+        sql = f"d.status IN ({marks}) ORDER BY d.id LIMIT ?"
         return await self._run(self._select, sql, (*wanted, limit))
 
     async def retry(self, delivery_id: int, now: datetime) -> bool:
         at = rows.micros(now)
         sql = (
             "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"
-            " pending_since = ?, updated_at = ? WHERE id = ? AND status IN ('dead', 'skipped')"
+            " pending_since = ?, updated_at = ?, ready = (SELECT CASE WHEN e.kind = 'finished'"
+            " AND e.completion IS NULL THEN 0 ELSE 1 END FROM events AS e"
+            " WHERE e.id = deliveries.event_id)"
+            " WHERE id = ? AND status IN ('dead', 'skipped')"
         )
         return await self._run(self._update, sql, (at, at, at, delivery_id)) == 1
 
     async def drop(self, delivery_id: int, now: datetime) -> bool:
         sql = (
             "UPDATE deliveries SET status = 'dead', last_error = ?, updated_at = ?"
-            " WHERE id = ? AND status = 'pending'"
+            " WHERE id = ? AND status IN ('pending', 'held')"
         )
         args = (DROPPED_BY_OPERATOR, rows.micros(now), delivery_id)
         return await self._run(self._update, sql, args) == 1
 
     async def prune(self, before: datetime) -> int:
-        """Forget sent and skipped deliveries last touched before `before`; returns how many.
+        """Keep `before` far in the past (weeks): an event whose rows are gone would be
+        accepted again if the tracked state were ever rolled back."""
+        return await self._run(self._prune, rows.micros(before))
 
-        Not part of the Store protocol. Keep `before` far in the past (weeks): an event
-        whose row is gone would be accepted again if the tracked state were ever rolled back.
-        """
-        sql = "DELETE FROM deliveries WHERE status IN ('sent', 'skipped') AND updated_at < ?"
-        return await self._run(self._update, sql, (rows.micros(before),))
-
-    async def counts(self) -> dict[DeliveryStatus, int]:
+    async def counts(self) -> dict[tuple[ChannelKind, DeliveryStatus], int]:
         return await self._run(self._counts)
 
     async def check_writable(self) -> None:
@@ -194,15 +232,25 @@ class SqliteStore:
 
     # -- group commit of the marks ---------------------------------------------------------
 
-    async def _mark(self, sql: str, args: tuple[Any, ...]) -> None:
-        """Update one delivery (its id last in `args`) and commit, together with the marks
+    async def _mark(
+        self, sql: str, args: tuple[Any, ...], ids: Sequence[int], status: str = ""
+    ) -> None:
+        """Update deliveries (`sql` is an UPDATE ... SET without WHERE; `status`, when given,
+        is the SQL list of statuses they must be in) and commit, together with the marks
         other tasks asked for meanwhile: with every commit synced to disk, one commit for a
         group keeps a burst of sends from queueing behind a sync each."""
-        mark = _Mark(sql, args, asyncio.get_running_loop().create_future())
+        where = f" WHERE id IN ({', '.join('?' * len(ids))})"
+        if status:
+            where += f" AND status IN ({status})"
+        mark = _Mark(sql + where, (*args, *ids), list(ids), self._loop_future())
         self._marks.append(mark)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_marks(), name="store-marks")
         await mark.done
+
+    @staticmethod
+    def _loop_future() -> asyncio.Future[None]:
+        return asyncio.get_running_loop().create_future()
 
     async def _flush_marks(self) -> None:
         while self._marks:
@@ -218,12 +266,11 @@ class SqliteStore:
                     mark.done.cancel()
                 raise
             for mark, count in zip(batch, counts, strict=True):
-                if count == 1:
+                if count == len(mark.ids):
                     _settle(mark.done, None)
                 else:
-                    _settle(
-                        mark.done, StoreError(f"store {self._path} has no delivery {mark.args[-1]}")
-                    )
+                    missing = ", ".join(str(i) for i in mark.ids)
+                    _settle(mark.done, StoreError(f"store {self._path} has no delivery {missing}"))
 
     # -- on the worker thread ------------------------------------------------------------
 
@@ -270,21 +317,97 @@ class SqliteStore:
             raise StoreError(f"store {self._path} is not open")
         return self._conn
 
-    def _commit(self, state: TrackedState, events: list[Event], now: int) -> None:
+    def _commit(
+        self,
+        state: TrackedState,
+        events: list[Event],
+        planned: list[PlannedDelivery],
+        now: int,
+    ) -> None:
         conn = self._connection()
         changes = rows.StateChanges.between(self._committed, state)
-        outbox = [
-            (e.id, e.kind.value, e.thread_id, encode_event(e), now, now, now, now) for e in events
-        ]
+        event_rows = [(e.id, e.kind.value, e.thread_id, encode_event(e), now) for e in events]
+        waiting = {e.id for e in events if e.kind is EventKind.FINISHED}
         with _transaction(conn):
             changes.write(conn)
             conn.executemany(
-                "INSERT OR IGNORE INTO deliveries (event_id, kind, run_id, event, status,"
-                " created_at, pending_since, next_attempt_at, updated_at)"
-                " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-                outbox,
+                "INSERT OR IGNORE INTO events (id, kind, run_id, event, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                event_rows,
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO deliveries (event_id, channel, recipient, recipient_key,"
+                " locale, outcomes, ready, status, last_error, created_at, pending_since,"
+                " next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_planned_row(p, p.event_id not in waiting, now) for p in planned],
             )
         self._committed = state
+
+    def _awaiting(self) -> list[Event]:
+        sql = (
+            "SELECT event FROM events WHERE completion IS NULL AND id IN (SELECT event_id"
+            " FROM deliveries WHERE status = 'pending' AND ready = 0) ORDER BY created_at, id"
+        )
+        return [decode_event(str(text)) for (text,) in self._connection().execute(sql)]
+
+    def _set_completions(self, completions: dict[str, Completion], now: int) -> None:
+        conn = self._connection()
+        with _transaction(conn):
+            for event_id, completion in completions.items():
+                text = rows.completion_text(completion)
+                sql = "UPDATE events SET completion = ? WHERE id = ?"
+                if conn.execute(sql, (text, event_id)).rowcount != 1:
+                    raise StoreError(f"store {self._path} has no event {event_id}")
+                self._make_ready(conn, event_id, completion, now)
+
+    @staticmethod
+    def _make_ready(conn: sqlite3.Connection, event_id: str, done: Completion, now: int) -> None:
+        sql = "SELECT id, outcomes FROM deliveries WHERE event_id = ? AND ready = 0"
+        for ident, outcomes in conn.execute(sql, (event_id,)).fetchall():
+            if wanted(rows.outcomes_of(str(outcomes)), done.outcome):
+                conn.execute("UPDATE deliveries SET ready = 1 WHERE id = ?", (ident,))
+            else:
+                conn.execute(
+                    "UPDATE deliveries SET ready = 1, status = 'skipped', last_error = ?,"
+                    " updated_at = ? WHERE id = ? AND status = 'pending'",
+                    (SKIP_OUTCOME, now, ident),
+                )
+
+    def _burst_history(
+        self, keys: list[RecipientKey], since: int
+    ) -> dict[RecipientKey, BurstHistory]:
+        conn = self._connection()
+        found: dict[RecipientKey, BurstHistory] = {}
+        for channel, key in keys:
+            sends = conn.execute(
+                "SELECT max(updated_at) FROM deliveries WHERE channel = ? AND recipient_key = ?"
+                " AND status = 'sent' AND updated_at >= ? GROUP BY receipt ORDER BY 1",
+                (channel.value, key, since),
+            ).fetchall()
+            (held,) = conn.execute(
+                "SELECT min(next_attempt_at) FROM deliveries WHERE channel = ?"
+                " AND recipient_key = ? AND status = 'held'",
+                (channel.value, key),
+            ).fetchone()
+            found[(channel, key)] = BurstHistory(
+                sends=tuple(rows.from_micros(int(at)) for (at,) in sends),
+                held_until=None if held is None else rows.from_micros(int(held)),
+            )
+        return found
+
+    def _prune(self, before: int) -> int:
+        conn = self._connection()
+        with _transaction(conn):
+            removed = conn.execute(
+                "DELETE FROM deliveries WHERE status IN ('sent', 'skipped') AND updated_at < ?",
+                (before,),
+            ).rowcount
+            conn.execute(
+                "DELETE FROM events WHERE created_at < ? AND NOT EXISTS"
+                " (SELECT 1 FROM deliveries AS d WHERE d.event_id = events.id)",
+                (before,),
+            )
+        return removed
 
     def _select(self, where: str, args: tuple[Any, ...]) -> list[Delivery]:
         cursor = self._connection().execute(f"{rows.DELIVERY_SELECT} WHERE {where}", args)
@@ -301,19 +424,11 @@ class SqliteStore:
         with _transaction(conn):
             return [conn.execute(sql, args).rowcount for sql, args in updates]
 
-    def _update_each(self, sql: str, many: list[tuple[Any, ...]]) -> None:
-        """One transaction; every row must exist, or none is changed."""
-        conn = self._connection()
-        with _transaction(conn):
-            for args in many:
-                if conn.execute(sql, args).rowcount != 1:
-                    raise StoreError(f"store {self._path} has no delivery {args[-1]}")
-
-    def _counts(self) -> dict[DeliveryStatus, int]:
-        found = dict.fromkeys(DeliveryStatus, 0)
-        sql = "SELECT status, count(*) FROM deliveries GROUP BY status"
-        for status, count in self._connection().execute(sql):
-            found[DeliveryStatus(status)] = int(count)
+    def _counts(self) -> dict[tuple[ChannelKind, DeliveryStatus], int]:
+        found = {(c, s): 0 for c in ChannelKind for s in DeliveryStatus}
+        sql = "SELECT channel, status, count(*) FROM deliveries GROUP BY channel, status"
+        for channel, status, count in self._connection().execute(sql):
+            found[(ChannelKind(channel), DeliveryStatus(status))] = int(count)
         return found
 
     def _probe(self) -> None:
@@ -354,7 +469,28 @@ class _transaction:
 class _Mark:
     sql: str
     args: tuple[Any, ...]
+    ids: list[int]
     done: asyncio.Future[None]
+
+
+def _planned_row(planned: PlannedDelivery, ready: bool, now: int) -> tuple[Any, ...]:
+    to = planned.recipient
+    status = DeliveryStatus.SKIPPED if planned.skip else DeliveryStatus.PENDING
+    return (
+        planned.event_id,
+        to.channel.value,
+        to.address,
+        fold(to.address),
+        to.locale,
+        rows.outcomes_text(planned.outcomes),
+        int(ready or bool(planned.skip)),
+        status.value,
+        planned.skip or None,
+        now,
+        now,
+        now,
+        now,
+    )
 
 
 def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
