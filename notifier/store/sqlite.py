@@ -19,7 +19,6 @@ import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -30,6 +29,7 @@ from notifier.core.events import Completion, Event
 from notifier.core.routing import ChannelKind, PlannedDelivery, Recipient
 from notifier.core.state import TrackedState
 from notifier.store import outbox, rows
+from notifier.store.marks import MarkQueue
 from notifier.store.protocol import (
     BurstHistory,
     Delivery,
@@ -58,8 +58,7 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._committed = TrackedState()
         self._closed = False
-        self._marks: list[_Mark] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._marks = MarkQueue(partial(self._run, self._update_rows), str(path))
 
     @classmethod
     async def open(cls, path: str | Path, *, max_pages: int | None = None) -> SqliteStore:
@@ -214,55 +213,22 @@ class SqliteStore:
     async def close(self) -> None:
         if self._closed:
             return
-        if self._flusher is not None:
-            await asyncio.wait([self._flusher])  # marks already taken are written first
+        await self._marks.drain()  # marks already taken are written first
         try:
             await self._run(self._close)
         finally:
             self._closed = True
             self._executor.shutdown(wait=False)
 
-    # -- group commit of the marks ---------------------------------------------------------
-
     async def _mark(
         self, sql: str, args: tuple[Any, ...], ids: Sequence[int], status: str = ""
     ) -> None:
         """Update deliveries (`sql` is an UPDATE ... SET without WHERE; `status`, when given,
-        is the SQL list of statuses they must be in) and commit, together with the marks
-        other tasks asked for meanwhile: with every commit synced to disk, one commit for a
-        group keeps a burst of sends from queueing behind a sync each."""
+        is the SQL list of statuses they must be in), committed with the marks of others."""
         where = f" WHERE id IN ({', '.join('?' * len(ids))})"
         if status:
             where += f" AND status IN ({status})"
-        mark = _Mark(sql + where, (*args, *ids), list(ids), self._loop_future())
-        self._marks.append(mark)
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_marks(), name="store-marks")
-        await mark.done
-
-    @staticmethod
-    def _loop_future() -> asyncio.Future[None]:
-        return asyncio.get_running_loop().create_future()
-
-    async def _flush_marks(self) -> None:
-        while self._marks:
-            batch, self._marks = self._marks, []
-            try:
-                counts = await self._run(self._update_rows, [(m.sql, m.args) for m in batch])
-            except Exception as exc:
-                for mark in batch:
-                    _settle(mark.done, exc)
-                continue
-            except BaseException:
-                for mark in batch:
-                    mark.done.cancel()
-                raise
-            for mark, count in zip(batch, counts, strict=True):
-                if count == len(mark.ids):
-                    _settle(mark.done, None)
-                else:
-                    missing = ", ".join(str(i) for i in mark.ids)
-                    _settle(mark.done, StoreError(f"store {self._path} has no delivery {missing}"))
+        await self._marks.mark(sql + where, (*args, *ids), len(ids))
 
     # -- on the worker thread ------------------------------------------------------------
 
@@ -365,24 +331,6 @@ class SqliteStore:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-
-@dataclass(slots=True)
-class _Mark:
-    sql: str
-    args: tuple[Any, ...]
-    ids: list[int]
-    done: asyncio.Future[None]
-
-
-def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
-    """Resolve a mark's future, unless its caller stopped waiting (cancelled)."""
-    if done.done():
-        return
-    if error is None:
-        done.set_result(None)
-    else:
-        done.set_exception(error)
 
 
 def _error(text: str) -> str:
