@@ -1,0 +1,79 @@
+"""Group commit of delivery marks: updates asked for at the same moment share one commit.
+
+With every commit synced to disk, one commit for a group keeps a burst of sends from
+queueing behind a sync each. Owns the queue and who hears what of its result; never writes
+SQL of its own (the store hands it statements and a runner for its worker thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from notifier.store.protocol import StoreError
+
+Updates = list[tuple[str, tuple[Any, ...]]]
+Runner = Callable[[Updates], Awaitable[list[int]]]
+"""Runs the updates in one transaction on the store's thread; each one's row count."""
+
+
+@dataclass(slots=True)
+class _Mark:
+    sql: str
+    args: tuple[Any, ...]
+    rows: int
+    done: asyncio.Future[None]
+
+
+class MarkQueue:
+    def __init__(self, run: Runner, name: str) -> None:
+        self._run = run
+        self._name = name
+        self._pending: list[_Mark] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def mark(self, sql: str, args: tuple[Any, ...], rows: int) -> None:
+        """Run one UPDATE that must change `rows` rows (its ids are the last `rows` args),
+        committed with the marks other tasks asked for meanwhile."""
+        mark = _Mark(sql, args, rows, asyncio.get_running_loop().create_future())
+        self._pending.append(mark)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="store-marks")
+        await mark.done
+
+    async def drain(self) -> None:
+        """Wait until every mark taken so far is written (or failed)."""
+        if self._flusher is not None:
+            await asyncio.wait([self._flusher])
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                counts = await self._run([(m.sql, m.args) for m in batch])
+            except Exception as exc:
+                for mark in batch:
+                    _settle(mark.done, exc)
+                continue
+            except BaseException:
+                for mark in batch:
+                    mark.done.cancel()
+                raise
+            for mark, count in zip(batch, counts, strict=True):
+                if count == mark.rows:
+                    _settle(mark.done, None)
+                else:
+                    ids = ", ".join(str(i) for i in mark.args[-mark.rows :])
+                    _settle(mark.done, StoreError(f"store {self._name} has no delivery {ids}"))
+
+
+def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+    """Resolve a mark's future, unless its caller stopped waiting (cancelled)."""
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
