@@ -54,15 +54,19 @@ _JOB_FIELDS = [
         (kind, "tns:JobDetail")
         for kind in (
             "imageServingPublishJob",
-            "imageServingRenderJob",
+            "imageRenderingPublishJob",
             "videoPublishJob",
             "serverDirectoryPublishJob",
+            "metadataPublishJob",
+            "uploadDirectoryJob",
             "uploadUrlsJob",
-            "ripPdfsJob",
-            "optimizeImagesJob",
-            "reprocessAssetsJob",
             "uploadPostJob",
+            "optimizeImagesJob",
+            "ripPdfsJob",
+            "reprocessAssetsJob",
+            "createVideoSitemapJob",
             "exportJob",
+            "automatedSetGenerationJob",
         )
     ),
 ]
@@ -72,6 +76,13 @@ _TASK_FIELDS = [
     ("numProcessed", "xsd:int"),
     ("numProcessing", "xsd:int"),
     ("numPending", "xsd:int"),
+    ("progress", "xsd:double"),
+    ("progressMessage", "xsd:string"),
+    ("lastProgressUpdate", "xsd:dateTime"),
+    ("taskItemProgressArray", "tns:TaskItemProgressArray"),
+]
+_ITEM_FIELDS = [
+    ("itemName", "xsd:string"),
     ("progress", "xsd:double"),
     ("progressMessage", "xsd:string"),
     ("lastProgressUpdate", "xsd:dateTime"),
@@ -89,12 +100,18 @@ WSDL = f"""<?xml version="1.0" encoding="UTF-8"?>
     xmlns:tns="{NS}" targetNamespace="{NS}">
   <wsdl:types>
     <xsd:schema targetNamespace="{NS}" elementFormDefault="qualified">
+      <xsd:complexType name="TaskItemProgress"><xsd:sequence>{_sequence(_ITEM_FIELDS)}
+      </xsd:sequence></xsd:complexType>
+      <xsd:complexType name="TaskItemProgressArray"><xsd:sequence>
+        <xsd:element name="items" type="tns:TaskItemProgress" minOccurs="0" maxOccurs="unbounded"/>
+      </xsd:sequence></xsd:complexType>
       <xsd:complexType name="TaskProgress"><xsd:sequence>{_sequence(_TASK_FIELDS)}
       </xsd:sequence></xsd:complexType>
       <xsd:complexType name="TaskProgressArray"><xsd:sequence>
         <xsd:element name="items" type="tns:TaskProgress" minOccurs="0" maxOccurs="unbounded"/>
       </xsd:sequence></xsd:complexType>
       <xsd:complexType name="JobDetail"><xsd:sequence>
+        <xsd:element name="publishType" type="xsd:string" minOccurs="0"/>
         <xsd:element name="emailSetting" type="xsd:string" minOccurs="0"/>
       </xsd:sequence></xsd:complexType>
       <xsd:complexType name="ActiveJob"><xsd:sequence>{_sequence(_JOB_FIELDS)}
