@@ -29,32 +29,28 @@ LocalNames = Mapping[object, "str | None"]
 DETAIL_KINDS = {kind.value: kind for kind in JobDetailKind}
 
 
-def _children(element: etree._Element, names: LocalNames) -> dict[str, etree._Element]:
-    """Children by IPS local name; of two with one name the later wins."""
-    out: dict[str, etree._Element] = {}
-    for child in element:
-        name = names[child.tag]
-        if name is not None:
-            out[name] = child
-    return out
+Texts = dict["str | None", str]
 
 
-def _text(children: dict[str, etree._Element], name: str) -> str | None:
-    child = children.get(name)
-    return None if child is None else (child.text or "")
+def _texts(element: etree._Element, names: LocalNames) -> Texts:
+    """Children's texts by IPS local name ("" for an empty one); of two the later wins."""
+    return {names[child.tag]: child.text or "" for child in element}
 
 
-def _int(children: dict[str, etree._Element], name: str) -> int | None:
-    text = _text(children, name)
+def _int(texts: Texts, name: str) -> int | None:
+    text = texts.get(name)
     return int(text) if text else None
 
 
-def _double(children: dict[str, etree._Element], name: str) -> float | None:
-    text = _text(children, name)
+def _double(texts: Texts, name: str) -> float | None:
+    text = texts.get(name)
     if not text:
         return None
     value = text.strip()
-    return float({"INF": "inf", "-INF": "-inf"}.get(value, value))
+    return float(_SPECIAL.get(value, value))
+
+
+_SPECIAL = {"INF": "inf", "-INF": "-inf"}
 
 
 def instant(text: str) -> datetime:
@@ -65,15 +61,22 @@ def instant(text: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _instant(children: dict[str, etree._Element], name: str) -> datetime | None:
-    text = _text(children, name)
+def _instant(texts: Texts, name: str) -> datetime | None:
+    text = texts.get(name)
     return instant(text) if text else None
+
+
+def _last(element: etree._Element, names: LocalNames, name: str) -> etree._Element | None:
+    for child in element.iterchildren(reversed=True):
+        if names[child.tag] == name:
+            return child
+    return None
 
 
 def _items(
     array: etree._Element | None, names: LocalNames, read: Callable[[etree._Element], object]
 ) -> list[object]:
-    if array is None:
+    if array is None or not len(array):
         return []
     return [read(item) for item in array if names[item.tag] == "items"]
 
@@ -82,27 +85,29 @@ def read_task_progress(array: etree._Element | None, names: LocalNames) -> tuple
     """Every TaskProgress of a taskProgressArray (none when it is absent or empty)."""
 
     def item_progress(element: etree._Element) -> TaskItemProgress:
-        c = _children(element, names)
+        t = _texts(element, names)
         return TaskItemProgress(
-            item_name=_text(c, "itemName"),
-            progress=_double(c, "progress"),
-            progress_message=_text(c, "progressMessage"),
-            last_progress_update=_instant(c, "lastProgressUpdate"),
+            item_name=t.get("itemName"),
+            progress=_double(t, "progress"),
+            progress_message=t.get("progressMessage"),
+            last_progress_update=_instant(t, "lastProgressUpdate"),
         )
 
     def task(element: etree._Element) -> TaskProgress:
-        c = _children(element, names)
-        state = _text(c, "taskState")
-        items = _items(c.get("taskItemProgressArray"), names, item_progress)
+        t = _texts(element, names)
+        state = t.get("taskState")
+        items: list[object] = []
+        if "taskItemProgressArray" in t:
+            items = _items(_last(element, names, "taskItemProgressArray"), names, item_progress)
         return TaskProgress(
-            task_type=_text(c, "taskType"),
+            task_type=t.get("taskType"),
             task_state=None if state is None else TaskState.parse(state),
-            num_processed=_int(c, "numProcessed"),
-            num_processing=_int(c, "numProcessing"),
-            num_pending=_int(c, "numPending"),
-            progress=_double(c, "progress"),
-            progress_message=_text(c, "progressMessage"),
-            last_progress_update=_instant(c, "lastProgressUpdate"),
+            num_processed=_int(t, "numProcessed"),
+            num_processing=_int(t, "numProcessing"),
+            num_pending=_int(t, "numPending"),
+            progress=_double(t, "progress"),
+            progress_message=t.get("progressMessage"),
+            last_progress_update=_instant(t, "lastProgressUpdate"),
             items=tuple(items),  # type: ignore[arg-type]
         )
 
@@ -112,5 +117,5 @@ def read_task_progress(array: etree._Element | None, names: LocalNames) -> tuple
 def read_detail(element: etree._Element, names: LocalNames) -> JobDetail:
     """A job-detail element (its local name is one of DETAIL_KINDS) and its emailSetting."""
     kind = DETAIL_KINDS[str(names[element.tag])]
-    setting = _text(_children(element, names), "emailSetting")
+    setting = _texts(element, names).get("emailSetting")
     return JobDetail(kind, None if setting is None else EmailSetting.parse(setting))

@@ -169,6 +169,16 @@ _ACTIVE_FIELDS = (
 _ACTIVE_REQUIRED = ("companyHandle", "jobHandle", "name", "state")
 
 
+def _last(element: etree._Element, names: _LocalNames, name: str) -> etree._Element | None:
+    return next((c for c in element.iterchildren(reversed=True) if names[c.tag] == name), None)
+
+
+def _last_detail(element: etree._Element, names: _LocalNames) -> etree._Element | None:
+    return next(
+        (c for c in element.iterchildren(reversed=True) if names[c.tag] in DETAIL_KINDS), None
+    )
+
+
 def _active_job_reader(
     ns: str, names: _LocalNames
 ) -> Callable[[Fields, etree._Element], ActiveJob]:
@@ -196,14 +206,19 @@ def _active_job_reader(
     instants = _Instants()
 
     def nested(element: etree._Element, f: Fields) -> tuple[tuple, JobDetail | None]:  # type: ignore[type-arg]
+        # Found by full tag where the job's fields are in one namespace (the usual case),
+        # else by local name; of two, the later one counts, as for any repeated element.
         tasks = None
+        if tasks_tag in f:
+            found = element.findall(tasks_tag)
+            tasks = found[-1] if found else _last(element, names, "taskProgressArray")
         detail = None
-        for child in element:
-            name = names[child.tag]
-            if name == "taskProgressArray":
-                tasks = child
-            elif name in DETAIL_KINDS:
-                detail = read_detail(child, names)
+        detail_tag = next((tag for tag in reversed(f) if tag in detail_tags), None)
+        if detail_tag is not None:
+            found = element.findall(detail_tag)
+            detail_element = found[-1] if found else _last_detail(element, names)
+            if detail_element is not None:
+                detail = read_detail(detail_element, names)
         return read_task_progress(tasks, names), detail
 
     def active_job(f: Fields, element: etree._Element) -> ActiveJob:

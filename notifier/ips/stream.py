@@ -42,15 +42,13 @@ from notifier.ips.envelope import (
     pull_parser,
     syntax_message,
 )
-from notifier.ips.errors import IpsResponseError
+from notifier.ips.errors import IpsError, IpsResponseError
 
 __all__ = ["CHUNK", "AnswerStream"]
 
 T = TypeVar("T")
 CHUNK = 64 * 1024
 _HEAD = 512
-# Depths of the elements the walk cares about (the root is 1).
-_BODY, _RETURN, _ARRAY, _ITEM = 2, 3, 4, 5
 
 
 class AnswerStream(Generic[T]):
@@ -59,6 +57,10 @@ class AnswerStream(Generic[T]):
     `read_item(position, element)` turns one finished child of the array into a value, or
     None for an element that is not an item; it may raise IpsResponseError to reject the
     answer.
+
+    The pull parser reports only the elements of the spine (Body, Fault, the Return, the
+    array), `items` and the fault families, so a job's own fields cost no Python call; where
+    an element stands is told by its parent, not by counting depths.
     """
 
     def __init__(
@@ -71,21 +73,23 @@ class AnswerStream(Generic[T]):
         max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES,
     ) -> None:
         self._operation = operation
-        self._array = array
+        self._return_name = f"{operation}Return"
+        self._array_name = array
         self._read_item = read_item
         self._max_bytes = max_bytes
         self._max_item_bytes = max_item_bytes
-        self._parser = pull_parser()
+        self._parser = pull_parser(("Body", "Fault", self._return_name, array, "items"))
         self._fed = 0
         self._head = b""
         self._blank = True
-        self._depth = 0
         self._root: etree._Element | None = None
-        self._return_seen = self._body_seen = self._body_child_seen = self._array_seen = False
-        self._in_array = False
-        # The element kept whole until its end (an item, a Fault): where it began, its depth.
-        self._kept_since: int | None = None
-        self._kept_depth = 0
+        self._body: etree._Element | None = None
+        self._return: etree._Element | None = None
+        self._array: etree._Element | None = None
+        self._array_open = False
+        # The element kept whole until its end (an item, a Fault, a bare fault): where it began.
+        self._kept: etree._Element | None = None
+        self._kept_since = 0
         self._position = 0
         self._out: list[T] = []
 
@@ -99,15 +103,20 @@ class AnswerStream(Generic[T]):
             raise IpsResponseError(
                 "IPS sent an empty response body; check the service URL and try again later"
             )
-        self._guard(self._parser.close)
+        root = self._guard(self._parser.close)
         self._events()
-        if not self._body_seen:
+        if self._root is None and isinstance(root, etree._Element):
+            self._open_root(root)
+        if self._body is None:
             raise IpsResponseError("IPS response has no SOAP Body; try again later")
-        if not self._body_child_seen:
+        first = next((c for c in self._body if isinstance(c.tag, str)), None)
+        if first is None:
             raise IpsResponseError("IPS response has an empty SOAP Body; try again later")
-        if not self._array_seen:
+        if self._return is None:
+            raise self._unexpected(first)
+        if self._array is None:
             raise IpsResponseError(
-                f"IPS {self._operation}Return has no {self._array}; "
+                f"IPS {self._return_name} has no {self._array_name}; "
                 "refusing to read it as an empty list"
             )
         return self._out
@@ -127,15 +136,15 @@ class AnswerStream(Generic[T]):
             self._blank = False
         self._guard(lambda: self._parser.feed(chunk))
         self._events()
-        if self._kept_since is not None and self._fed - self._kept_since > self._max_item_bytes:
+        if self._kept is not None and self._fed - self._kept_since > self._max_item_bytes:
             raise IpsResponseError(
                 f"IPS {self._operation} answer holds one element over the "
                 f"{self._max_item_bytes}-byte limit of a single item; refused as unusable"
             )
 
-    def _guard(self, parse: Callable[[], object]) -> None:
+    def _guard(self, parse: Callable[[], object]) -> object:
         try:
-            parse()
+            return parse()
         except etree.XMLSyntaxError as exc:
             raise self._unreadable(syntax_message(exc)) from None
         except (ValueError, LookupError) as exc:
@@ -155,81 +164,78 @@ class AnswerStream(Generic[T]):
     def _events(self) -> None:
         for event, element in self._parser.read_events():
             assert isinstance(element, etree._Element)  # start and end events only
+            if self._root is None:
+                self._open_root(element.getroottree().getroot())
             if event == "start":
-                self._depth += 1
                 self._start(element)
             else:
                 self._end(element)
-                self._depth -= 1
-
-    def _start(self, element: etree._Element) -> None:
-        depth = self._depth
-        if depth == 1:
-            self._root = element
-            self._open_root(element)
-        elif depth == _BODY:
-            self._body_seen = self._body_seen or local_name(element.tag) == "Body"
-        elif depth == _RETURN and self._in_body(element) and not self._body_child_seen:
-            self._body_child_seen = True
-            self._open_body_child(element)
-        elif depth == _ARRAY and self._return_seen and not self._array_seen:
-            if local_name(element.tag) == self._array and self._in_return(element):
-                self._array_seen = self._in_array = True
-        elif depth == _ITEM and self._in_array and self._kept_since is None:
-            self._keep(depth)
 
     def _open_root(self, root: etree._Element) -> None:
+        self._root = root
         if has_doctype(root):
             raise self._unreadable(DOCTYPE_MESSAGE)
         if is_bare_fault(root.tag):
-            self._keep(1)
+            self._keep(root)
         elif not is_envelope(root.tag):
             if looks_like_html(self._head) or local_name(root.tag).lower() == "html":
                 raise IpsResponseError(HTML_MESSAGE)
             raise not_an_envelope(root)
 
-    def _open_body_child(self, first: etree._Element) -> None:
-        name = local_name(first.tag)
-        if name == "Fault":
-            self._keep(_RETURN)
-        elif name == f"{self._operation}Return":
-            self._return_seen = True
-        else:
-            raise IpsResponseError(
-                f"IPS answered <{name}> where {self._operation}Return was expected; "
-                "check the service URL and api_version"
-            )
+    def _start(self, element: etree._Element) -> None:
+        parent = element.getparent()
+        if parent is None:
+            return
+        if self._array_open and parent is self._array:
+            if self._kept is None:
+                self._keep(element)
+            return
+        name = local_name(element.tag)
+        if name == "Body" and parent is self._root and self._body is None:
+            self._body = element
+        elif parent is self._body and self._body is not None and self._return is None:
+            self._open_body_child(element, name)
+        elif name == self._array_name and parent is self._return and self._array is None:
+            self._array = element
+            self._array_open = True
 
-    def _keep(self, depth: int) -> None:
-        self._kept_since, self._kept_depth = self._fed, depth
+    def _open_body_child(self, element: etree._Element, name: str) -> None:
+        if element.getprevious() is not None:
+            first = next(c for c in self._body or () if isinstance(c.tag, str))
+            raise self._unexpected(first)
+        if name == "Fault":
+            self._keep(element)
+        elif name == self._return_name:
+            self._return = element
+        else:
+            raise self._unexpected(element)
+
+    def _unexpected(self, first: etree._Element) -> IpsError:
+        if local_name(first.tag) == "Fault":
+            return fault_from_element(first)
+        return IpsResponseError(
+            f"IPS answered <{local_name(first.tag)}> where {self._return_name} was expected; "
+            "check the service URL and api_version"
+        )
+
+    def _keep(self, element: etree._Element) -> None:
+        self._kept, self._kept_since = element, self._fed
 
     def _end(self, element: etree._Element) -> None:
-        depth = self._depth
-        kept = self._kept_since is not None
-        if kept and depth > self._kept_depth:
-            return  # part of the element kept whole
-        if kept and depth == 1:
+        if element is not self._kept:
+            if element is self._array:
+                self._array_open = False
+            return
+        self._kept = None
+        if element is self._root:
             raise bare_fault(element)
-        if kept and depth == _RETURN:
+        if element.getparent() is self._body:
             raise fault_from_element(element)
-        if depth == _ARRAY:
-            self._in_array = False
-        if kept and depth == _ITEM:
-            self._position += 1
-            self._kept_since = None
-            value = self._read_item(self._position, element)
-            if value is not None:
-                self._out.append(value)
-        if depth >= _BODY:
-            _free(element)
-
-    def _in_body(self, element: etree._Element) -> bool:
-        parent = element.getparent()
-        return parent is not None and local_name(parent.tag) == "Body" and self._body_seen
-
-    def _in_return(self, element: etree._Element) -> bool:
-        parent = element.getparent()
-        return parent is not None and local_name(parent.tag) == f"{self._operation}Return"
+        self._position += 1
+        value = self._read_item(self._position, element)
+        if value is not None:
+            self._out.append(value)
+        _free(element)
 
 
 def _free(element: etree._Element) -> None:
