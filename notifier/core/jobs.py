@@ -304,3 +304,59 @@ def new_active_job(
     )
     job.__class__ = ActiveJob
     return cast(ActiveJob, job)
+
+
+# The same for the nested values the parser makes per job (a task, the item it works on).
+_TaskProgressDraft = make_dataclass(
+    "_TaskProgressDraft",
+    [(f.name, f.type, field(default=f.default)) for f in fields(TaskProgress)],
+    slots=True,
+    eq=False,
+    repr=False,
+)
+_TaskItemProgressDraft = make_dataclass(
+    "_TaskItemProgressDraft",
+    [(f.name, f.type, field(default=f.default)) for f in fields(TaskItemProgress)],
+    slots=True,
+    eq=False,
+    repr=False,
+)
+
+
+def new_task_progress(
+    task_type: str | None,
+    task_state: TaskState | None,
+    num_processed: int | None,
+    num_processing: int | None,
+    num_pending: int | None,
+    progress: float | None,
+    progress_message: str | None,
+    last_progress_update: datetime | None,
+    items: tuple[TaskItemProgress, ...],
+) -> TaskProgress:
+    """`TaskProgress(...)` with the same positional arguments, cheaper."""
+    task = _TaskProgressDraft(
+        task_type,
+        task_state,
+        num_processed,
+        num_processing,
+        num_pending,
+        progress,
+        progress_message,
+        last_progress_update,
+        items,
+    )
+    task.__class__ = TaskProgress
+    return cast(TaskProgress, task)
+
+
+def new_task_item(
+    item_name: str | None,
+    progress: float | None,
+    progress_message: str | None,
+    last_progress_update: datetime | None,
+) -> TaskItemProgress:
+    """`TaskItemProgress(...)` with the same positional arguments, cheaper."""
+    item = _TaskItemProgressDraft(item_name, progress, progress_message, last_progress_update)
+    item.__class__ = TaskItemProgress
+    return cast(TaskItemProgress, item)

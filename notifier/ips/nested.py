@@ -21,6 +21,8 @@ from notifier.core.jobs import (
     TaskItemProgress,
     TaskProgress,
     TaskState,
+    new_task_item,
+    new_task_progress,
 )
 
 __all__ = ["DETAIL_KINDS", "read_detail", "read_task_progress"]
@@ -51,6 +53,7 @@ def _double(texts: Texts, name: str) -> float | None:
 
 
 _SPECIAL = {"INF": "inf", "-INF": "-inf"}
+_TASK_STATES = {s.value: s for s in TaskState if s is not TaskState.UNRECOGNIZED}
 
 
 def instant(text: str) -> datetime:
@@ -86,11 +89,11 @@ def read_task_progress(array: etree._Element | None, names: LocalNames) -> tuple
 
     def item_progress(element: etree._Element) -> TaskItemProgress:
         t = _texts(element, names)
-        return TaskItemProgress(
-            item_name=t.get("itemName"),
-            progress=_double(t, "progress"),
-            progress_message=t.get("progressMessage"),
-            last_progress_update=_instant(t, "lastProgressUpdate"),
+        return new_task_item(
+            t.get("itemName"),
+            _double(t, "progress"),
+            t.get("progressMessage"),
+            _instant(t, "lastProgressUpdate"),
         )
 
     def task(element: etree._Element) -> TaskProgress:
@@ -99,16 +102,16 @@ def read_task_progress(array: etree._Element | None, names: LocalNames) -> tuple
         items: list[object] = []
         if "taskItemProgressArray" in t:
             items = _items(_last(element, names, "taskItemProgressArray"), names, item_progress)
-        return TaskProgress(
-            task_type=t.get("taskType"),
-            task_state=None if state is None else TaskState.parse(state),
-            num_processed=_int(t, "numProcessed"),
-            num_processing=_int(t, "numProcessing"),
-            num_pending=_int(t, "numPending"),
-            progress=_double(t, "progress"),
-            progress_message=t.get("progressMessage"),
-            last_progress_update=_instant(t, "lastProgressUpdate"),
-            items=tuple(items),  # type: ignore[arg-type]
+        return new_task_progress(
+            t.get("taskType"),
+            None if state is None else _TASK_STATES.get(state, TaskState.UNRECOGNIZED),
+            _int(t, "numProcessed"),
+            _int(t, "numProcessing"),
+            _int(t, "numPending"),
+            _double(t, "progress"),
+            t.get("progressMessage"),
+            _instant(t, "lastProgressUpdate"),
+            tuple(items),  # type: ignore[arg-type]
         )
 
     return tuple(_items(array, names, task))  # type: ignore[arg-type]

@@ -127,11 +127,17 @@ def _datetime(value: str | None) -> datetime | None:
 
 class _Instants(dict[str, datetime]):
     """xs:dateTime text -> aware datetime, one instance per parse: a response repeats the
-    same instants (a job's start and trigger time, jobs queued together), each read once."""
+    same instants (a job's start and trigger time, jobs queued together), each read once.
+    Emptied when full, so that memory stays flat however many distinct instants come."""
 
     def __missing__(self, text: str) -> datetime:
+        if len(self) >= _INSTANTS_KEPT:
+            self.clear()
         parsed = self[text] = instant(text)
         return parsed
+
+
+_INSTANTS_KEPT = 1024
 
 
 def _bool(value: str | None) -> bool | None:
@@ -169,16 +175,6 @@ _ACTIVE_FIELDS = (
 _ACTIVE_REQUIRED = ("companyHandle", "jobHandle", "name", "state")
 
 
-def _last(element: etree._Element, names: _LocalNames, name: str) -> etree._Element | None:
-    return next((c for c in element.iterchildren(reversed=True) if names[c.tag] == name), None)
-
-
-def _last_detail(element: etree._Element, names: _LocalNames) -> etree._Element | None:
-    return next(
-        (c for c in element.iterchildren(reversed=True) if names[c.tag] in DETAIL_KINDS), None
-    )
-
-
 def _active_job_reader(
     ns: str, names: _LocalNames
 ) -> Callable[[Fields, etree._Element], ActiveJob]:
@@ -206,19 +202,22 @@ def _active_job_reader(
     instants = _Instants()
 
     def nested(element: etree._Element, f: Fields) -> tuple[tuple, JobDetail | None]:  # type: ignore[type-arg]
-        # Found by full tag where the job's fields are in one namespace (the usual case),
-        # else by local name; of two, the later one counts, as for any repeated element.
-        tasks = None
-        if tasks_tag in f:
-            found = element.findall(tasks_tag)
-            tasks = found[-1] if found else _last(element, names, "taskProgressArray")
-        detail = None
-        detail_tag = next((tag for tag in reversed(f) if tag in detail_tags), None)
-        if detail_tag is not None:
-            found = element.findall(detail_tag)
-            detail_element = found[-1] if found else _last_detail(element, names)
-            if detail_element is not None:
-                detail = read_detail(detail_element, names)
+        # Both come last in schema order: found from the end, by local name, so that of two
+        # the later one counts, as for any repeated element.
+        want_tasks = tasks_tag in f
+        want_detail = not detail_tags.isdisjoint(f)
+        tasks = detail = None
+        if want_tasks or want_detail:
+            for child in element.iterchildren(reversed=True):
+                name = names[child.tag]
+                if name == "taskProgressArray" and tasks is None:
+                    tasks = child
+                elif name in DETAIL_KINDS and detail is None:
+                    detail = read_detail(child, names)
+                else:
+                    continue
+                if (tasks is not None or not want_tasks) and (detail or not want_detail):
+                    break
         return read_task_progress(tasks, names), detail
 
     def active_job(f: Fields, element: etree._Element) -> ActiveJob:
@@ -232,9 +231,7 @@ def _active_job_reader(
         if not (company and handle and name and state_raw):
             raise KeyError(next(n for n in _ACTIVE_REQUIRED if not get(ns + n)))
         type_raw = get(type_tag, "")
-        tasks, detail = ((), None)
-        if tasks_tag in f or not detail_tags.isdisjoint(f):
-            tasks, detail = nested(element, f)
+        tasks, detail = nested(element, f)
         job_type = _TYPES.get(type_raw)
         if job_type is None:
             job_type = JobType.UNRECOGNIZED if detail is None else DETAIL_JOB_TYPES[detail.kind]

@@ -18,6 +18,8 @@ from notifier.core.jobs import (
     TaskState,
     job_type_of,
     new_active_job,
+    new_task_item,
+    new_task_progress,
 )
 from notifier.ips import (
     ActiveJob,
@@ -221,6 +223,20 @@ def test_the_parser_constructor_makes_the_same_frozen_value(job: ActiveJob) -> N
     assert repr(made) == repr(job)
     with pytest.raises(FrozenInstanceError):
         made.name = "changed"  # type: ignore[misc]
+
+
+@FAST
+@given(tasks)
+def test_the_task_constructors_make_the_same_frozen_values(task: TaskProgress) -> None:
+    items = tuple(new_task_item(*(getattr(i, f.name) for f in fields(i))) for i in task.items)
+    made = new_task_progress(*[getattr(task, f.name) for f in fields(task)][:-1], items)
+    assert type(made) is TaskProgress
+    assert all(type(i) is TaskItemProgress for i in made.items)
+    assert made == task
+    assert hash(made) == hash(task)
+    assert repr(made) == repr(task)
+    with pytest.raises(FrozenInstanceError):
+        made.progress = 1.0  # type: ignore[misc]
 
 
 # An item's children may come in any accepted namespace (another IPS version, none) or in a
