@@ -4,7 +4,8 @@ Owns the transport: TLS (verified by default), timeouts, gzip, the response size
 the mapping of every transport failure onto the IpsError tree. An answer is parsed as it
 arrives: each chunk, decompressed by aiohttp as it comes off the socket, goes into the
 incremental parser (notifier.ips.stream), so neither the body nor its tree is ever held
-whole; a chunk is at most 64 KiB, about a millisecond of parsing on the event loop.
+whole; a chunk is at most 64 KiB (about 50 jobs), a few milliseconds of parsing on the
+event loop.
 Never logs or shows the password (it lives only inside request bodies), never retries on its
 own: the caller's poll loop does.
 """
