@@ -142,7 +142,16 @@ class SmtpConfig:
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
+    """`url` "" is the SQLite file at `path`; a postgresql:// URL (never with a password in
+    it: that is `password`) is the shared PostgreSQL store of several replicas."""
+
     path: Path = Path("notifier.sqlite3")
+    url: str = ""
+    password: Secret = field(default_factory=Secret)
+
+    @property
+    def is_postgres(self) -> bool:
+        return bool(self.url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +183,7 @@ class Config:
 
     def secrets(self) -> tuple[Secret, ...]:
         """Every password in this configuration, set or not."""
-        return (self.ips.password, self.smtp.password)
+        return (self.ips.password, self.smtp.password, self.store.password)
 
 
 def split_listen(listen: str) -> tuple[str, int]:
