@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from notifier.store.protocol import StoreError
 
@@ -51,14 +52,11 @@ def session_options(settings: Mapping[str, float]) -> str:
     return " ".join(f"-c {name}={math.ceil(ms)}" for name, ms in settings.items())
 
 
-async def connect(
-    target: PostgresTarget,
-    *,
-    connect_within: float,
-    settings: Mapping[str, float] | None = None,
-) -> Connection:
-    """An autocommit connection. `settings`: server session settings in milliseconds
-    (statement_timeout, idle_session_timeout ...). Raises PostgresError naming the target."""
+def conninfo(
+    target: PostgresTarget, *, connect_within: float, settings: Mapping[str, float] | None = None
+) -> str:
+    """libpq's connection string for `target`. `settings`: server session settings in
+    milliseconds (statement_timeout, idle_session_timeout ...)."""
     extra: dict[str, str | int] = {
         "connect_timeout": max(1, math.ceil(connect_within)),
         "application_name": APPLICATION_NAME,
@@ -74,10 +72,55 @@ async def connect(
     if settings:
         extra["options"] = session_options(settings)
     try:
-        conninfo = make_conninfo(target.url, **extra)
-        return await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+        return make_conninfo(target.url, **extra)
+    except psycopg.ProgrammingError as exc:
+        raise PostgresError(f"{target.describe()}: {first_line(exc)}") from None
+
+
+async def connect(
+    target: PostgresTarget,
+    *,
+    connect_within: float,
+    settings: Mapping[str, float] | None = None,
+) -> Connection:
+    """An autocommit connection. Raises PostgresError naming the target."""
+    info = conninfo(target, connect_within=connect_within, settings=settings)
+    try:
+        return await psycopg.AsyncConnection.connect(info, autocommit=True)
     except psycopg.Error as exc:
         raise PostgresError(f"cannot connect to {target.describe()}: {first_line(exc)}") from None
+
+
+async def open_pool(
+    target: PostgresTarget,
+    *,
+    size: int,
+    connect_within: float,
+    settings: Mapping[str, float] | None = None,
+) -> AsyncConnectionPool[Connection]:
+    """A pool of up to `size` autocommit connections, checked before each use and replaced
+    when broken; open once one connection works. Raises PostgresError naming the target."""
+    pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+        conninfo(target, connect_within=connect_within, settings=settings),
+        connection_class=psycopg.AsyncConnection[TupleRow],
+        kwargs={"autocommit": True},
+        min_size=1,
+        max_size=size,
+        open=False,
+        check=AsyncConnectionPool.check_connection,
+        timeout=connect_within,
+        name="notifier-store",
+    )
+    try:
+        await pool.open(wait=True, timeout=connect_within)
+    except PoolTimeout:
+        await pool.close()
+        probe = await connect(target, connect_within=connect_within, settings=settings)
+        await probe.close()  # it worked this time: only the wait was too short
+        raise PostgresError(
+            f"cannot connect to {target.describe()} within {connect_within:g} s"
+        ) from None
+    return pool
 
 
 def first_line(exc: BaseException) -> str:
