@@ -93,3 +93,22 @@ async def test_the_successor_goes_on_from_the_state_its_predecessor_committed(
                 assert len(state.jobs) == 2
     finally:
         await pool.close()
+
+
+async def test_commits_go_on_after_the_server_restarts(private_postgres: postgres.Cluster) -> None:
+    database = private_postgres.create_database()
+    target = PostgresTarget(database.url, database.password)
+    await set_term(target, 1)
+    pool = await open_pool(target, size=2, connect_within=5)
+    try:
+        store = TrackedStateStore(pool, target, term=lambda: 1)
+        state, _ = poll(await store.load_state(), 0)
+        await store.commit(state, [], T0)
+        await asyncio.to_thread(private_postgres.stop, "immediate")
+        await asyncio.to_thread(private_postgres.start)
+
+        state, events = poll(state, 1, active_job("A"))
+        await store.commit(state, events, T0)  # on a fresh connection: the old one is broken
+        assert await store.load_state() == state
+    finally:
+        await pool.close()
