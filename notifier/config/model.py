@@ -143,11 +143,13 @@ class SmtpConfig:
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
     """`url` "" is the SQLite file at `path`; a postgresql:// URL (never with a password in
-    it: that is `password`) is the shared PostgreSQL store of several replicas."""
+    it: that is `password`) is the shared PostgreSQL store of several replicas, of which
+    one polls, confirming its leadership within every `leader_lease` seconds."""
 
     path: Path = Path("notifier.sqlite3")
     url: str = ""
     password: Secret = field(default_factory=Secret)
+    leader_lease: float = 10.0
 
     @property
     def is_postgres(self) -> bool:

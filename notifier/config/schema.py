@@ -174,6 +174,10 @@ def redacted_url(value: str) -> str:
     return parts._replace(netloc=netloc, query=query).geturl()
 
 
+def leader_lease(value: object) -> float:
+    return _number(value, "a number of seconds >= 1", 1, inclusive=True)
+
+
 def api_version(value: object) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise expected('an API version date such as "2014-04-03"', value)
@@ -356,6 +360,7 @@ KEYS: tuple[Key, ...] = (
         ("url", Kind.STR, store_url),
         ("password", Kind.STR, password),
         ("password_file", Kind.STR, optional_file),
+        ("leader_lease", Kind.FLOAT, leader_lease),
     ),
     *_keys("http", ("listen", Kind.STR, listen)),
     *_keys(

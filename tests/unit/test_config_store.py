@@ -122,3 +122,13 @@ def test_the_password_is_never_shown_nor_logged(tmp_path: Path) -> None:
     assert shown["password"] == "*** (from environment NOTIFIER_STORE_PASSWORD)"
     assert secret not in repr(config)
     assert redact(f"login failed with {secret}") == "login failed with ***"
+
+
+def test_the_leader_lease_is_ten_seconds_unless_set_and_at_least_one(tmp_path: Path) -> None:
+    assert load_config(config_file(tmp_path), {}).store.leader_lease == 10.0
+    config = load_config(config_file(tmp_path, "leader_lease = 2.5"), {})
+    assert config.store.leader_lease == 2.5
+    with pytest.raises(
+        ConfigError, match=r"store\.leader_lease: expected a number of seconds >= 1"
+    ):
+        load_config(config_file(tmp_path, "leader_lease = 0.5"), {})

@@ -57,6 +57,9 @@ LOCK = (0x4E6F7469, 1)
 """(classid, objid) of the leader's `pg_advisory_lock(int, int)`; advisory locks are per
 database, so notifiers on different databases of one server never contend."""
 
+MIN_LEASE = 1.0
+"""Shorter, and an ordinary slow query (L/4) would cost a replica its leadership."""
+
 _TRY_LOCK: LiteralString = "SELECT pg_try_advisory_lock(%s, %s)"
 _CONFIRM: LiteralString = (
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s::int4::oid"
@@ -87,8 +90,10 @@ class Lease:
     seconds: float = 10.0
 
     def __post_init__(self) -> None:
-        if not math.isfinite(self.seconds) or self.seconds < 0.2:
-            raise ValueError(f"a leadership lease is at least 0.2 s, got {self.seconds!r}")
+        if not math.isfinite(self.seconds) or self.seconds < MIN_LEASE:
+            raise ValueError(
+                f"a leadership lease is at least {MIN_LEASE:g} s, got {self.seconds!r}"
+            )
 
     @property
     def confirm_every(self) -> float:
