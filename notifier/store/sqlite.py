@@ -25,11 +25,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from notifier.core.codec import CodecError, decode_event, encode_event
-from notifier.core.events import Completion, Event, EventKind
-from notifier.core.routing import SKIP_OUTCOME, ChannelKind, PlannedDelivery, Recipient, wanted
+from notifier.core.codec import CodecError
+from notifier.core.events import Completion, Event
+from notifier.core.routing import ChannelKind, PlannedDelivery, Recipient
 from notifier.core.state import TrackedState
-from notifier.store import rows
+from notifier.store import outbox, rows
 from notifier.store.protocol import (
     BurstHistory,
     Delivery,
@@ -39,6 +39,7 @@ from notifier.store.protocol import (
     StoreUnavailableError,
 )
 from notifier.store.schema import fold, migrate
+from notifier.store.transaction import Transaction, store_error
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +47,6 @@ T = TypeVar("T")
 
 DROPPED_BY_OPERATOR = "dropped by operator"
 _MAX_ERROR_TEXT = 2000
-
-# What the operator must hear for the SQLite errors that mean "cannot write now".
-_UNAVAILABLE = {
-    "SQLITE_FULL": "the disk (or the store's size limit) is full",
-    "SQLITE_READONLY": "the file or its directory is read-only",
-    "SQLITE_CANTOPEN": "the file cannot be opened",
-    "SQLITE_PERM": "permission denied",
-    "SQLITE_BUSY": "another process holds the write lock",
-    "SQLITE_LOCKED": "the database is locked",
-    "SQLITE_IOERR": "an I/O error occurred",
-}
 
 
 class SqliteStore:
@@ -108,7 +98,7 @@ class SqliteStore:
     # -- the delivery loop's: DeliveryStore ------------------------------------------------
 
     async def awaiting_completion(self) -> list[Event]:
-        return await self._run(self._awaiting)
+        return await self._run(lambda: outbox.awaiting(self._connection()))
 
     async def set_completions(self, completions: Mapping[str, Completion], now: datetime) -> None:
         await self._run(self._set_completions, dict(completions), rows.micros(now))
@@ -131,7 +121,9 @@ class SqliteStore:
         self, recipients: Sequence[Recipient], since: datetime
     ) -> dict[RecipientKey, BurstHistory]:
         keys = list(dict.fromkeys(r.key for r in recipients))
-        return await self._run(self._burst_history, keys, rows.micros(since))
+        return await self._run(
+            lambda: outbox.burst_history(self._connection(), keys, rows.micros(since))
+        )
 
     async def hold(self, delivery_ids: Sequence[int], until: datetime, now: datetime) -> None:
         sql = "UPDATE deliveries SET status = 'held', next_attempt_at = ?, updated_at = ?"
@@ -284,7 +276,7 @@ class SqliteStore:
         try:
             return fn(*args)
         except sqlite3.Error as exc:
-            raise _store_error(self._path, exc) from exc
+            raise store_error(self._path, exc) from exc
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise StoreUnavailableError(f"cannot open the store {self._path}: {reason}") from exc
@@ -326,88 +318,22 @@ class SqliteStore:
     ) -> None:
         conn = self._connection()
         changes = rows.StateChanges.between(self._committed, state)
-        event_rows = [(e.id, e.kind.value, e.thread_id, encode_event(e), now) for e in events]
-        waiting = {e.id for e in events if e.kind is EventKind.FINISHED}
-        with _transaction(conn):
+        with Transaction(conn):
             changes.write(conn)
-            conn.executemany(
-                "INSERT OR IGNORE INTO events (id, kind, run_id, event, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                event_rows,
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO deliveries (event_id, channel, recipient, recipient_key,"
-                " locale, outcomes, ready, status, last_error, created_at, pending_since,"
-                " next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_planned_row(p, p.event_id not in waiting, now) for p in planned],
-            )
+            outbox.write(conn, events, planned, now)
         self._committed = state
-
-    def _awaiting(self) -> list[Event]:
-        sql = (
-            "SELECT event FROM events WHERE completion IS NULL AND id IN (SELECT event_id"
-            " FROM deliveries WHERE status = 'pending' AND ready = 0) ORDER BY created_at, id"
-        )
-        return [decode_event(str(text)) for (text,) in self._connection().execute(sql)]
 
     def _set_completions(self, completions: dict[str, Completion], now: int) -> None:
         conn = self._connection()
-        with _transaction(conn):
-            for event_id, completion in completions.items():
-                text = rows.completion_text(completion)
-                sql = "UPDATE events SET completion = ? WHERE id = ?"
-                if conn.execute(sql, (text, event_id)).rowcount != 1:
-                    raise StoreError(f"store {self._path} has no event {event_id}")
-                self._make_ready(conn, event_id, completion, now)
-
-    @staticmethod
-    def _make_ready(conn: sqlite3.Connection, event_id: str, done: Completion, now: int) -> None:
-        sql = "SELECT id, outcomes FROM deliveries WHERE event_id = ? AND ready = 0"
-        for ident, outcomes in conn.execute(sql, (event_id,)).fetchall():
-            if wanted(rows.outcomes_of(str(outcomes)), done.outcome):
-                conn.execute("UPDATE deliveries SET ready = 1 WHERE id = ?", (ident,))
-            else:
-                conn.execute(
-                    "UPDATE deliveries SET ready = 1, status = 'skipped', last_error = ?,"
-                    " updated_at = ? WHERE id = ? AND status = 'pending'",
-                    (SKIP_OUTCOME, now, ident),
-                )
-
-    def _burst_history(
-        self, keys: list[RecipientKey], since: int
-    ) -> dict[RecipientKey, BurstHistory]:
-        conn = self._connection()
-        found: dict[RecipientKey, BurstHistory] = {}
-        for channel, key in keys:
-            sends = conn.execute(
-                "SELECT max(updated_at) FROM deliveries WHERE channel = ? AND recipient_key = ?"
-                " AND status = 'sent' AND updated_at >= ? GROUP BY receipt ORDER BY 1",
-                (channel.value, key, since),
-            ).fetchall()
-            (held,) = conn.execute(
-                "SELECT min(next_attempt_at) FROM deliveries WHERE channel = ?"
-                " AND recipient_key = ? AND status = 'held'",
-                (channel.value, key),
-            ).fetchone()
-            found[(channel, key)] = BurstHistory(
-                sends=tuple(rows.from_micros(int(at)) for (at,) in sends),
-                held_until=None if held is None else rows.from_micros(int(held)),
-            )
-        return found
+        with Transaction(conn):
+            missing = outbox.set_completions(conn, completions, now)
+        if missing:
+            raise StoreError(f"store {self._path} has no event {missing}")
 
     def _prune(self, before: int) -> int:
         conn = self._connection()
-        with _transaction(conn):
-            removed = conn.execute(
-                "DELETE FROM deliveries WHERE status IN ('sent', 'skipped') AND updated_at < ?",
-                (before,),
-            ).rowcount
-            conn.execute(
-                "DELETE FROM events WHERE created_at < ? AND NOT EXISTS"
-                " (SELECT 1 FROM deliveries AS d WHERE d.event_id = events.id)",
-                (before,),
-            )
-        return removed
+        with Transaction(conn):
+            return outbox.prune(conn, before)
 
     def _select(self, where: str, args: tuple[Any, ...]) -> list[Delivery]:
         cursor = self._connection().execute(f"{rows.DELIVERY_SELECT} WHERE {where}", args)
@@ -415,13 +341,13 @@ class SqliteStore:
 
     def _update(self, sql: str, args: tuple[Any, ...]) -> int:
         conn = self._connection()
-        with _transaction(conn):
+        with Transaction(conn):
             return conn.execute(sql, args).rowcount
 
     def _update_rows(self, updates: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
         """Each update's row count, all in one transaction."""
         conn = self._connection()
-        with _transaction(conn):
+        with Transaction(conn):
             return [conn.execute(sql, args).rowcount for sql, args in updates]
 
     def _counts(self) -> dict[tuple[ChannelKind, DeliveryStatus], int]:
@@ -441,56 +367,12 @@ class SqliteStore:
             self._conn = None
 
 
-class _transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (the commit's own included)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        if kind is None:
-            try:
-                self._conn.execute("COMMIT")
-                return
-            except BaseException:
-                self._rollback()
-                raise
-        self._rollback()
-
-    def _rollback(self) -> None:
-        if self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
-
-
 @dataclass(slots=True)
 class _Mark:
     sql: str
     args: tuple[Any, ...]
     ids: list[int]
     done: asyncio.Future[None]
-
-
-def _planned_row(planned: PlannedDelivery, ready: bool, now: int) -> tuple[Any, ...]:
-    to = planned.recipient
-    status = DeliveryStatus.SKIPPED if planned.skip else DeliveryStatus.PENDING
-    return (
-        planned.event_id,
-        to.channel.value,
-        to.address,
-        fold(to.address),
-        to.locale,
-        rows.outcomes_text(planned.outcomes),
-        int(ready or bool(planned.skip)),
-        status.value,
-        planned.skip or None,
-        now,
-        now,
-        now,
-        now,
-    )
 
 
 def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
@@ -501,14 +383,6 @@ def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
         done.set_result(None)
     else:
         done.set_exception(error)
-
-
-def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    for prefix, meaning in _UNAVAILABLE.items():
-        if name.startswith(prefix):
-            return StoreUnavailableError(f"cannot write the store {path}: {meaning} ({exc})")
-    return StoreError(f"store {path}: {exc}")
 
 
 def _error(text: str) -> str:
