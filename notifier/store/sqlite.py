@@ -327,8 +327,8 @@ class SqliteStore:
         conn = self._connection()
         with Transaction(conn):
             missing = outbox.set_completions(conn, completions, now)
-        if missing:
-            raise StoreError(f"store {self._path} has no event {missing}")
+            if missing:  # raised inside: none of them is recorded
+                raise StoreError(f"store {self._path} has no event {missing}")
 
     def _prune(self, before: int) -> int:
         conn = self._connection()
