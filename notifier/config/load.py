@@ -109,7 +109,9 @@ def load_config(path: str | Path | None, environ: Mapping[str, str] = os.environ
     for hook in webhooks:
         # A URL's path or query may be its credential, and errors may quote them alone.
         parts = urlsplit(hook.url.reveal())
-        register_secret(parts.path + (f"?{parts.query}" if parts.query else ""))
+        for part in (f"{parts.path}?{parts.query}", parts.path, parts.query):
+            if part.strip("/?"):
+                register_secret(part)
     return config
 
 

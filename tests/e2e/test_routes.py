@@ -120,3 +120,33 @@ async def test_a_held_digest_survives_kill_9_and_goes_out_after_the_restart(
     }
     assert told == set(names), "every job reached Ana: one by one or in the digest"
     assert held_rows(world) == 0
+
+
+async def test_forty_jobs_at_once_reach_their_submitter_in_at_most_after_plus_two_emails(
+    world: World, notifier: Notifier
+) -> None:
+    config = world.config(notify={"events": ["started"]}, digest={"after": 5, "window": 3})
+    daemon = await notifier.start(config)
+    await daemon.wait_for_log("notifier running")
+    await world.polls_pass(2)
+    names = [f"Bulk upload {i:02}" for i in range(40)]
+    for name in names:
+        world.add_job(name, email="integration@example.com")
+    world.add_job("Someone else's", email="bob@example.com")
+    await wait_until(
+        lambda: any(m["X-IPS-Job-Event"] == "digest" for m in world.mails()), "the digest"
+    )
+    await world.polls_pass(5)
+    assert await daemon.stop() == 0
+
+    mails = by_recipient(world.mails())
+    burst = mails["integration@example.com"]
+    assert len(burst) <= 5 + 2
+    (digest,) = [m for m in burst if m["X-IPS-Job-Event"] == "digest"]
+    body = digest.get_body(("plain",))
+    assert isinstance(body, EmailMessage)
+    listed = {n for n in names if n in body.get_content()}
+    singles = {n for m in burst for n in names if n in str(m["Subject"])}
+    assert listed | singles == set(names)
+    assert digest["X-IPS-Digest-Count"] == str(len(listed))
+    assert len(mails["bob@example.com"]) == 1, "a recipient under the threshold is not delayed"

@@ -10,6 +10,7 @@ import pytest
 from notifier.config import ConfigError, load_config, redacted, to_toml
 from notifier.config.model import WebhookFormat
 from notifier.core.events import EventKind, Outcome
+from notifier.logs import redact
 from tests.unit.test_config import MINIMAL, write
 
 HOOK_URL = "https://hooks.example.com/services/T000/B000/XXXXsecretpath?token=abc123"
@@ -147,3 +148,14 @@ def test_check_config_shows_webhooks_without_their_url_path_or_secret(tmp_path: 
 
 def test_the_example_base_still_loads(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, "", MINIMAL), {}).routes == ()
+
+
+def test_webhook_urls_and_secrets_are_redacted_from_logs_once_loaded(tmp_path: Path) -> None:
+    table = f'\n[[webhook]]\nname = "ops"\nurl = "{HOOK_URL}"\nsecret = "hmac-key-789012"\n'
+    load_config(write(tmp_path, table), {})
+
+    line = f"POST {HOOK_URL} failed; path /services/T000/B000/XXXXsecretpath; key hmac-key-789012"
+
+    assert "secretpath" not in redact(line)
+    assert "hmac-key-789012" not in redact(line)
+    assert "hooks.example.com" in redact(line) or "***" in redact(line)
