@@ -75,6 +75,7 @@ class Parts:
     poller: Poller
     delivery: DeliveryLoop
     wake: asyncio.Event
+    channels: list[Channel[Any]]
 
 
 def diff_rules(config: Config) -> DiffRules:
@@ -166,7 +167,12 @@ async def open_parts(
         async with ips_client(config) as client:
             smtp = mailer(config)
             try:
-                yield assemble(config, store, client, smtp, clock)
+                parts = assemble(config, store, client, smtp, clock)
+                try:
+                    yield parts
+                finally:
+                    for channel in parts.channels:
+                        await channel.close()
             finally:
                 await smtp.close()
     finally:
@@ -200,9 +206,10 @@ def assemble(
         if channel is ChannelKind.EMAIL and result.value in _EMAIL_RESULTS:
             metrics.count_email(result.value)  # one email, even a digest of many
 
+    carriers = channels(config, smtp)
     delivery = DeliveryLoop(
         store,
-        channels(config, smtp),
+        carriers,
         completions=JobLogCompletions(client),
         grace=timedelta(seconds=config.notify.outcome_grace),
         # A job log is usually written a poll or so after the job leaves the list.
@@ -212,7 +219,7 @@ def assemble(
         clock=clock,
         on_result=count,
     )
-    return Parts(config, store, client, smtp, metrics, poller, delivery, wake)
+    return Parts(config, store, client, smtp, metrics, poller, delivery, wake, carriers)
 
 
 class Daemon:
