@@ -67,8 +67,10 @@ def read_tables(
         _webhook(i, table, environ) for i, table in enumerate(_tables(document, "webhook"), 1)
     )
     names = [w.name for w in webhooks]
+    folded = [name.casefold() for name in names]
     for name in names:
-        if names.count(name) > 1:
+        if folded.count(name.casefold()) > 1:
+            # Recipients compare case-insensitively, so "Ops" and "ops" would be one.
             raise TableError(f'webhook "{name}"', "two webhooks have this name: rename one")
     routes = tuple(
         _route(i, table, default_events, default_locale, set(names))
