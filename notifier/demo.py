@@ -31,11 +31,13 @@ from notifier.config import (
     SmtpConfig,
     StoreConfig,
 )
+from notifier.config.model import RouteConfig
 from notifier.core.events import EventKind
+from notifier.core.events import Outcome as EventOutcome
 from notifier.daemon import Daemon, open_parts
 from notifier.logs import setup_logging
 from notifier.sim import DEFAULT_PASSWORD, DEFAULT_USER, Outcome, Pacing, Simulator
-from notifier.store.protocol import DeliveryStatus
+from notifier.store.protocol import OWED
 
 DEMO_LOCALES = (
     "en-US", "de-DE", "ja-JP", "fr-FR", "pt-BR", "zh-CN", "es-MX", "ko-KR", "it-IT", "zh-TW",
@@ -45,6 +47,9 @@ DEMO_NAMES = (
     "Coleção verão fotos", "产品图片发布", "Catálogo otoño", "신제품 이미지", "Saldi invernali",
     "產品圖片上傳",
 )  # fmt: skip
+DEMO_TEAM = "dam-team@example.com"
+"""The demo's route: failures and warnings also go to this team, in German."""
+
 DEMO_OUTCOMES = (
     Outcome.SUCCEEDED, Outcome.FAILED, Outcome.WARNINGS, Outcome.SUCCEEDED, Outcome.STOPPED,
     Outcome.FATAL, Outcome.SUCCEEDED, Outcome.WARNINGS, Outcome.SUCCEEDED, Outcome.FAILED,
@@ -164,6 +169,15 @@ def _config(ips_url: str, smtp_port: int, store: Path, tick: float) -> Config:
         store=StoreConfig(path=store),
         http=HttpConfig(listen=""),
         log=LogConfig(level=LogLevel.WARNING),
+        # A team hears of the jobs that went wrong, in its own language, beside the submitters.
+        routes=(
+            RouteConfig(
+                to=(DEMO_TEAM,),
+                locale="de",
+                events=(EventKind.FINISHED,),
+                outcomes=(EventOutcome.FAILED, EventOutcome.WARNINGS),
+            ),
+        ),
     )
 
 
@@ -177,7 +191,7 @@ async def _run_until_quiet(config: Config, sim: Simulator, deadline: float) -> N
                 if sim.state.jobs or parts.poller.state.jobs:
                     continue
                 counts = await parts.store.counts()
-                if counts.get(DeliveryStatus.PENDING, 0) == 0:
+                if not any(n for (_, status), n in counts.items() if status in OWED):
                     break
         finally:
             daemon.stop.set()

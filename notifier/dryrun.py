@@ -12,23 +12,24 @@ import tempfile
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from notifier.config import Config
-from notifier.core.events import Completion, EventKind
-from notifier.core.routing import route
-from notifier.daemon import assemble, ips_client, mailer, routing_rules, utc_now
-from notifier.mail.addresses import InvalidAddress, validate_address
-from notifier.mail.completions import JobLogCompletions
-from notifier.mail.message import build_message
-from notifier.store.protocol import Delivery
+from notifier.core.events import Event
+from notifier.core.routing import ChannelKind
+from notifier.daemon import Parts, assemble, ips_client, mailer, utc_now
+from notifier.delivery.channel import Channel, ChannelError, Item
+from notifier.delivery.completions import JobLogCompletions
+from notifier.ips.client import IpsClient
+from notifier.mail.message import OutgoingEmail
+from notifier.store.protocol import Delivery, DeliveryStatus
 from notifier.store.sqlite import SqliteStore
 
 RULE = "=" * 72
 
 
 async def dry_run(config: Config, out: TextIO) -> int:
-    """Print the events one poll finds and the emails they would send. Exit status."""
+    """Print the events one poll finds and the messages they would send. Exit status."""
     with tempfile.TemporaryDirectory(prefix="notifier-dry-run-") as tmp:
         copy = Path(tmp) / "state.sqlite3"
         if config.store.path.exists():
@@ -37,51 +38,72 @@ async def dry_run(config: Config, out: TextIO) -> int:
         try:
             async with ips_client(config) as client:
                 parts = assemble(config, store, client, mailer(config), utc_now)
-                await parts.poller.load()
-                events = await parts.poller.poll_round()
-                if all(h.last_success is None for h in parts.poller.health.scopes.values()):
-                    out.write("dry run: no company could be polled; see the log above\n")
-                    return 1
-                now = utc_now()
-                deliveries = await store.due_deliveries(now, limit=len(events) + 1)
-                finished = [d for d in deliveries if d.event.kind is EventKind.FINISHED]
-                completions = await JobLogCompletions(client)(finished, now, timedelta(0))
-                out.write(f"dry run: {len(events)} event(s); nothing is recorded or sent\n")
-                if not config.store.path.exists():
-                    out.write(
-                        f"dry run: {config.store.path} does not exist yet, so this is a first "
-                        f"poll: its {len(parts.poller.state.jobs)} active job(s) would be "
-                        "recorded without emails and followed from the next poll on\n"
-                    )
-                for delivery in deliveries:
-                    _print(config, delivery, completions.get(delivery.id), out)
+                try:
+                    return await _dry_round(parts, store, client, out)
+                finally:
+                    for channel in parts.channels:
+                        await channel.close()
         finally:
             await store.close()
+
+
+async def _dry_round(parts: Parts, store: SqliteStore, client: IpsClient, out: TextIO) -> int:
+    config = parts.config
+    await parts.poller.load()
+    events = await parts.poller.poll_round()
+    if all(h.last_success is None for h in parts.poller.health.scopes.values()):
+        out.write("dry run: no company could be polled; see the log above\n")
+        return 1
+    now = utc_now()
+    # Outcomes go into the private copy only, so that finished jobs show theirs.
+    awaiting = await store.awaiting_completion()
+    await store.set_completions(await JobLogCompletions(client)(awaiting, now, timedelta(0)), now)
+    out.write(f"dry run: {len(events)} event(s); nothing is recorded or sent\n")
+    if not config.store.path.exists():
+        out.write(
+            f"dry run: {config.store.path} does not exist yet, so this is a first "
+            f"poll: its {len(parts.poller.state.jobs)} active job(s) would be "
+            "recorded without emails and followed from the next poll on\n"
+        )
+    statuses = (DeliveryStatus.PENDING, DeliveryStatus.SKIPPED)
+    listed = await store.list_deliveries(statuses, limit=100_000)
+    channels = {channel.kind: channel for channel in parts.channels}
+    for event in events:
+        _print(event, [d for d in listed if d.event.id == event.id], channels, out)
     return 0
 
 
-def _print(config: Config, delivery: Delivery, completion: Completion | None, out: TextIO) -> None:
-    event = delivery.event
+def _print(
+    event: Event,
+    deliveries: list[Delivery],
+    channels: dict[ChannelKind, Channel[Any]],
+    out: TextIO,
+) -> None:
     out.write(f"{RULE}\nevent {event.kind.value}: {event.job.name!r} ({event.job.job_handle})\n")
-    decision = route(event, routing_rules(config))
-    if not decision.send:
-        out.write(f"would skip: {decision.reason}\n")
-        return
-    try:
-        validate_address(event.job.submit_user_email)
-    except InvalidAddress as exc:
-        out.write(f"would skip: {exc}\n")
-        return
-    message = build_message(
-        event,
-        completion,
-        sender=config.smtp.sender,
-        default_locale=config.notify.default_locale,
-        timezone=config.notify.timezone,
-    ).parsed()
-    for name, value in message.items():
+    if not deliveries:
+        out.write("would skip: no recipient (notify.submitter = false and no route matches)\n")
+    for delivery in deliveries:
+        to = delivery.recipient
+        if delivery.status is DeliveryStatus.SKIPPED:
+            out.write(f"would skip {to.address or '(no address)'}: {delivery.last_error}\n")
+            continue
+        channel = channels.get(to.channel)
+        if channel is None or to.channel is not ChannelKind.EMAIL:
+            out.write(f"would send by {to.channel.value} to {to.address}\n")
+            continue
+        try:
+            message = channel.prepare(to, Item(delivery.event, delivery.completion))
+        except ChannelError as exc:
+            out.write(f"would skip {to.address or '(no address)'}: {exc.reason}\n")
+            continue
+        _print_email(message, out)
+
+
+def _print_email(message: OutgoingEmail, out: TextIO) -> None:
+    parsed = message.parsed()
+    for name, value in parsed.items():
         out.write(f"{name}: {value}\n")
-    text = message.get_body(("plain",))
+    text = parsed.get_body(("plain",))
     out.write("\n" + (text.get_content() if isinstance(text, EmailMessage) else "") + "\n")
 
 

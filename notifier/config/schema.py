@@ -337,6 +337,7 @@ KEYS: tuple[Key, ...] = (
         ),
         ("deny", Kind.STR_LIST, listed(deny_entry, 'a list of addresses or "@domain"s')),
         ("outcome_grace", Kind.FLOAT, seconds),
+        ("submitter", Kind.BOOL, boolean),
     ),
     *_keys(
         "smtp",
@@ -361,6 +362,11 @@ KEYS: tuple[Key, ...] = (
         ("password", Kind.STR, password),
         ("password_file", Kind.STR, optional_file),
         ("leader_lease", Kind.FLOAT, leader_lease),
+    ),
+    *_keys(
+        "digest",
+        ("after", Kind.INT, whole(0, 1_000_000)),
+        ("window", Kind.FLOAT, seconds),
     ),
     *_keys("http", ("listen", Kind.STR, listen)),
     *_keys(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier.demo import run_demo
+from notifier.demo import DEMO_TEAM, run_demo
 
 
 async def test_demo_leaves_localized_emails_and_a_summary(
@@ -24,9 +24,13 @@ async def test_demo_leaves_localized_emails_and_a_summary(
     languages = {str(m["Content-Language"]) for m in messages}
     outcomes = {str(m["X-IPS-Job-Outcome"]) for m in messages if m["X-IPS-Job-Outcome"]}
     finished = [m for m in messages if m["X-IPS-Job-Event"] == "finished"]
+    to_team = [m for m in finished if m["To"] == DEMO_TEAM]
     assert len(languages) >= 6, languages
     assert {"succeeded", "failed", "warnings"} <= outcomes, outcomes
-    assert len(finished) == 10  # every demo job reports how it ended, once
+    assert len(finished) - len(to_team) == 10  # every demo job reports how it ended, once
+    assert to_team, "the team route hears of what went wrong"
+    assert {str(m["X-IPS-Job-Outcome"]) for m in to_team} <= {"failed", "warnings"}
+    assert {str(m["Content-Language"]) for m in to_team} == {"de"}
     assert len({m["Message-ID"] for m in messages}) == len(messages)
 
     summary = capsys.readouterr().out

@@ -65,12 +65,15 @@ def toml_value(value: Any) -> str:
     raise TypeError(value)
 
 
-def render_config(sections: dict[str, dict[str, Any]]) -> str:
+def render_config(sections: dict[str, Any]) -> str:
+    """TOML text: a section's keys as a table, a list of them as an array of tables
+    (`"route": [{...}, {...}]` is two [[route]] tables)."""
     lines: list[str] = []
     for section, keys in sections.items():
-        lines.append(f"[{section}]")
-        lines.extend(f"{name} = {toml_value(value)}" for name, value in keys.items())
-        lines.append("")
+        for table in keys if isinstance(keys, list) else [keys]:
+            lines.append(f"[[{section}]]" if isinstance(keys, list) else f"[{section}]")
+            lines.extend(f"{name} = {toml_value(value)}" for name, value in table.items())
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -203,7 +206,7 @@ class Rig:
     def config(self, **overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return base_config(self.sim.url, self.sink.port, self.store, **overrides)
 
-    def daemon(self, sections: dict[str, dict[str, Any]] | None = None) -> DaemonProcess:
+    def daemon(self, sections: dict[str, Any] | None = None) -> DaemonProcess:
         """A daemon (not started) with this configuration (the rig's default if None)."""
         number = len(self.daemons)
         path = self.tmp / f"notifier-{number}.toml"
@@ -212,7 +215,7 @@ class Rig:
         self.daemons.append(daemon)
         return daemon
 
-    async def started(self, sections: dict[str, dict[str, Any]] | None = None) -> DaemonProcess:
+    async def started(self, sections: dict[str, Any] | None = None) -> DaemonProcess:
         daemon = self.daemon(sections)
         await daemon.start()
         return daemon

@@ -14,6 +14,7 @@ import os
 import random
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,8 @@ from tests.reliability.conftest import (
 from tests.smtp_sink import ReceivedMessage
 
 MAX_CONNECTIONS = 4
+TEAM = "dam-team@example.com"
+TEAM_ROUTE = {"events": ["finished"], "to": [TEAM], "locale": "de"}
 BURST = 12
 SEND_DELAY = 0.08
 
@@ -41,7 +44,8 @@ class Tally:
 
 
 def tally(messages: list[ReceivedMessage], expected: set[str]) -> Tally:
-    """Counts by X-IPS-Job-Handle of the `finished` emails; checks one Message-ID per job."""
+    """Counts by X-IPS-Job-Handle (and recipient, when a route adds one: "handle -> team")
+    of the `finished` emails; checks one Message-ID per job and recipient."""
     by_job: dict[str, set[str]] = {}
     counts: Counter[str] = Counter()
     for received in messages:
@@ -49,6 +53,8 @@ def tally(messages: list[ReceivedMessage], expected: set[str]) -> Tally:
         if message["X-IPS-Job-Event"] != "finished":
             continue
         handle = str(message["X-IPS-Job-Handle"])
+        if received.rcpt_tos == (TEAM,):
+            handle = f"{handle} -> team"
         by_job.setdefault(handle, set()).add(str(message["Message-ID"]))
         counts[handle] += 1
     twins = {h: ids for h, ids in by_job.items() if len(ids) != 1}
@@ -72,16 +78,18 @@ async def wait_for_observed(daemon: DaemonProcess, jobs: int) -> None:
 
 
 async def crash_trial(
-    rig: Rig, daemon: DaemonProcess, trial: int, rng: random.Random
+    rig: Rig, daemon: DaemonProcess, trial: int, rng: random.Random, routed: bool
 ) -> tuple[set[str], int]:
-    """One burst of completions and one SIGKILL in it; the daemon is running again after."""
+    """One burst of completions and one SIGKILL in it; the daemon is running again after.
+    The completions owed: each job's handle, and "handle -> team" when a route adds one."""
     handles = [rig.add_running_job(trial * 100 + n)[1] for n in range(BURST)]
+    owed = set(handles) | ({f"{h} -> team" for h in handles} if routed else set())
     await wait_for_observed(daemon, BURST)
     before = len(rig.sink.messages)
     rig.sink.set_delay(SEND_DELAY)
     for handle in handles:
         rig.sim.finish_job(COMPANY, handle, "succeeded")
-    arrived = rng.randrange(BURST)
+    arrived = rng.randrange(len(owed))
     await rig.sink.wait_for_messages(before + arrived, within=30)
     # The kill moment itself is random: part-way through the next send.
     await asyncio.sleep(rng.uniform(0, SEND_DELAY * 1.5))
@@ -89,18 +97,21 @@ async def crash_trial(
     delivered_at_kill = len(rig.sink.messages) - before
     rig.sink.set_delay(0)
     await daemon.start()
-    return set(handles), delivered_at_kill
+    return owed, delivered_at_kill
 
 
-async def run_trials(rig: Rig, trials: int, label: str) -> None:
+async def run_trials(rig: Rig, trials: int, label: str, *, routed: bool = False) -> None:
     rng = random.Random(int.from_bytes(os.urandom(4), "big"))
-    daemon = await rig.started(
-        rig.config(smtp={"max_connections": MAX_CONNECTIONS}, notify={"events": ["finished"]})
+    sections: dict[str, Any] = rig.config(
+        smtp={"max_connections": MAX_CONNECTIONS}, notify={"events": ["finished"]}
     )
+    if routed:
+        sections["route"] = [TEAM_ROUTE]
+    daemon = await rig.started(sections)
     expected: set[str] = set()
     so_far = worst = 0
     for trial in range(trials):
-        handles, at_kill = await crash_trial(rig, daemon, trial, rng)
+        handles, at_kill = await crash_trial(rig, daemon, trial, rng, routed)
         expected |= handles
 
         def all_mailed(wanted: frozenset[str] = frozenset(expected)) -> bool:
@@ -114,11 +125,12 @@ async def run_trials(rig: Rig, trials: int, label: str) -> None:
         duplicates = tally(rig.sink.messages, expected).duplicates
         worst = max(worst, duplicates - so_far)
         so_far = duplicates
-        print(f"{label} trial {trial}: killed after {at_kill} of {BURST} emails of the burst")
+        print(f"{label} trial {trial}: killed after {at_kill} of {len(handles)} emails")
     assert await daemon.terminate() == 0
     figures = tally(rig.sink.messages, expected)
     record_figure(
-        f"{label}: {trials} SIGKILLs during bursts of {BURST} completions: "
+        f"{label}: {trials} SIGKILLs during bursts of {BURST} completions"
+        f"{' (each also routed to a team)' if routed else ''}: "
         f"{len(expected)} completions, {figures.emails} emails, lost {figures.lost}, "
         f"duplicates {figures.duplicates}, at most {worst} for one kill "
         f"(bound: smtp.max_connections = {MAX_CONNECTIONS} per kill)"
@@ -130,6 +142,12 @@ async def run_trials(rig: Rig, trials: int, label: str) -> None:
 
 async def test_sigkill_during_sends_loses_nothing_and_bounds_duplicates(rig: Rig) -> None:
     await run_trials(rig, 5, "crash (quick)")
+
+
+async def test_sigkill_during_sends_to_submitters_and_a_team_route_loses_nothing(
+    rig: Rig,
+) -> None:
+    await run_trials(rig, 3, "crash over routes (quick)", routed=True)
 
 
 @pytest.mark.soak
