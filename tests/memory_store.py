@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from notifier.core.events import Event
+from notifier.core.routing import ChannelKind, PlannedDelivery
 from notifier.core.state import TrackedState
 
 
 @dataclass(slots=True)
 class MemoryRows:
     state: TrackedState = field(default_factory=TrackedState)
-    outbox: dict[str, Event] = field(default_factory=dict)
+    events: dict[str, Event] = field(default_factory=dict)
+    outbox: dict[tuple[str, ChannelKind, str], PlannedDelivery] = field(default_factory=dict)
 
 
 class MemoryStore:
@@ -28,9 +30,17 @@ class MemoryStore:
     async def load_state(self) -> TrackedState:
         return self._rows.state
 
-    async def commit(self, state: TrackedState, events: Sequence[Event], now: datetime) -> None:
+    async def commit(
+        self,
+        state: TrackedState,
+        events: Sequence[Event],
+        deliveries: Sequence[PlannedDelivery],
+        now: datetime,
+    ) -> None:
         for event in events:
-            self._rows.outbox.setdefault(event.id, event)
+            self._rows.events.setdefault(event.id, event)
+        for planned in deliveries:
+            self._rows.outbox.setdefault((planned.event_id, *planned.recipient.key), planned)
         self._rows.state = state
 
     async def close(self) -> None:

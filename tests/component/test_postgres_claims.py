@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from notifier.core.routing import RoutingRules, plan_all
 from notifier.store.postgres.claims import DeliveryClaims
 from notifier.store.postgres.schema import migrate
 from notifier.store.postgres.target import Connection, PostgresTarget, connect, open_pool
@@ -26,7 +27,7 @@ LATER = T0 + timedelta(hours=1)
 async def outbox(
     postgres_db: postgres.Database,
 ) -> AsyncIterator[tuple[PostgresTarget, AsyncConnectionPool[Connection]]]:
-    """A shared outbox holding 12 due deliveries (12 jobs started)."""
+    """A shared outbox holding 12 due deliveries: 12 jobs started, each submitter's email."""
     target = PostgresTarget(postgres_db.url, postgres_db.password)
     async with await connect(target, connect_within=5) as conn:
         await migrate(conn, "test")
@@ -34,9 +35,9 @@ async def outbox(
     pool = await open_pool(target, size=4, connect_within=5)
     store = TrackedStateStore(pool, target, term=lambda: 1)
     state, _ = poll(await store.load_state(), 0)
-    await store.commit(state, [], T0)
+    await store.commit(state, [], [], T0)
     state, events = poll(state, 1, *(active_job(f"J{n}") for n in range(12)))
-    await store.commit(state, events, T0)
+    await store.commit(state, events, plan_all(events, RoutingRules()), T0)
     try:
         yield target, pool
     finally:
@@ -100,14 +101,29 @@ async def test_only_the_holder_records_a_retry_but_a_send_is_always_recorded(
         assert time.monotonic() < deadline, "the claim never came back"
         await asyncio.sleep(0.05)
 
-    assert not await slow.mark_retry(mine.id, "421 try later", LATER, LATER)  # not its claim
-    assert await fast.mark_sent(mine.id, "<twin@example.com>", LATER)
-    assert not await slow.mark_sent(mine.id, "<twin@example.com>", LATER)  # already sent
+    assert not await slow.mark_retry([mine.id], "421 try later", LATER, LATER)  # not its claim
+    assert await fast.mark_sent([mine.id], "<twin@example.com>", LATER)
+    assert not await slow.mark_sent([mine.id], "<twin@example.com>", LATER)  # already sent
 
     retried = others[0]
     later = LATER + timedelta(minutes=5)
-    assert await fast.mark_retry(retried.id, "421 try later", later, LATER)
+    assert await fast.mark_retry([retried.id], "421 try later", later, LATER)
     assert await slow.claim_due(LATER, 100) == []  # not due yet; the rest are fast's
     again = await slow.claim_due(later, 100)
     assert [d.id for d in again] == [retried.id]
     assert again[0].attempts == 1 and again[0].last_error == "421 try later"
+
+
+async def test_a_finished_delivery_waits_for_its_outcome_before_it_is_claimed(
+    outbox: tuple[PostgresTarget, AsyncConnectionPool[Connection]],
+) -> None:
+    target, pool = outbox
+    claims = DeliveryClaims(pool, target, "a", lease=60)
+    assert len(await claims.claim_due(LATER, 100)) == 12  # the 12 started
+    store = TrackedStateStore(pool, target, term=lambda: 1)
+    state = await store.load_state()
+    for minute in (2, 3):  # J0 is missing from two polls: finished
+        state, events = poll(state, minute, *(active_job(f"J{n}") for n in range(1, 12)))
+        await store.commit(state, events, plan_all(events, RoutingRules()), T0)
+    assert [e.kind.value for e in events] == ["finished"]
+    assert await claims.claim_due(LATER, 100) == []  # its outcome is not known yet

@@ -28,9 +28,13 @@ async def test_replicas_starting_together_migrate_once(postgres_db: postgres.Dat
     try:
         versions = await asyncio.gather(*(migrate(c, "test") for c in conns))
         assert versions == [len(MIGRATIONS)] * 3
-        assert {"tracked_jobs", "deliveries", "leadership", "notifier_schema"} <= await tables(
-            conns[0]
-        )
+        assert {
+            "tracked_jobs",
+            "events",
+            "deliveries",
+            "leadership",
+            "notifier_schema",
+        } <= await tables(conns[0])
         cursor = await conns[0].execute("SELECT term FROM leadership")
         assert await cursor.fetchall() == [(0,)]
         assert await migrate(conns[0], "test") == len(MIGRATIONS)  # again: nothing to do

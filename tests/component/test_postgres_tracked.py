@@ -11,7 +11,7 @@ from notifier.store.postgres.schema import migrate
 from notifier.store.postgres.target import PostgresTarget, connect, open_pool
 from notifier.store.postgres.tracked import TrackedStateStore
 from tests import postgres
-from tests.contract.test_tracked_state import T0, active_job, poll
+from tests.contract.test_tracked_state import active_job, commit, poll
 
 
 async def set_term(target: PostgresTarget, term: int) -> None:
@@ -33,12 +33,12 @@ async def test_a_commit_under_a_term_that_is_over_is_refused_and_writes_nothing(
     try:
         former = TrackedStateStore(pool, target, term=lambda: 1)
         state, _ = poll(await former.load_state(), 0)
-        await former.commit(state, [], T0)
+        await commit(former, state, [])
         await set_term(target, 2)  # a successor took over
 
         later, events = poll(state, 1, active_job("A"))
         with pytest.raises(NotLeaderError, match="term 1 is over"):
-            await former.commit(later, events, T0)
+            await commit(former, later, events)
 
         successor = TrackedStateStore(pool, target, term=lambda: 2)
         assert await successor.load_state() == state
@@ -58,9 +58,9 @@ async def test_a_state_loaded_under_another_term_is_not_committed(
         terms.append(3)  # lost and regained: someone else may have led in between
         await set_term(target, 3)
         with pytest.raises(NotLeaderError, match="loaded under term 1, this is term 3"):
-            await store.commit(state, [], T0)
+            await commit(store, state, [])
         state, _ = poll(await store.load_state(), 0)
-        await store.commit(state, [], T0)
+        await commit(store, state, [])
         assert await store.load_state() == state
     finally:
         await pool.close()
@@ -77,9 +77,9 @@ async def test_the_successor_goes_on_from_the_state_its_predecessor_committed(
             await asyncio.wait_for(first.wait_until_leader(), 10)
             leader = TrackedStateStore(pool, target, term=lambda: first.term)
             state, _ = poll(await leader.load_state(), 0)
-            await leader.commit(state, [], T0)
+            await commit(leader, state, [])
             state, events = poll(state, 1, active_job("A"), active_job("B"))
-            await leader.commit(state, events, T0)
+            await commit(leader, state, events)
 
             async with Leadership(target, lease=lease, holder="second") as second:
                 pid = first.backend_pid
@@ -89,7 +89,7 @@ async def test_the_successor_goes_on_from_the_state_its_predecessor_committed(
                 assert await successor.load_state() == state
                 assert first.term is None  # the lock is the successor's
                 with pytest.raises(NotLeaderError, match="does not lead"):
-                    await leader.commit(poll(state, 2)[0], [], T0)
+                    await commit(leader, poll(state, 2)[0], [])
                 assert len(state.jobs) == 2
     finally:
         await pool.close()
@@ -103,12 +103,12 @@ async def test_commits_go_on_after_the_server_restarts(private_postgres: postgre
     try:
         store = TrackedStateStore(pool, target, term=lambda: 1)
         state, _ = poll(await store.load_state(), 0)
-        await store.commit(state, [], T0)
+        await commit(store, state, [])
         await asyncio.to_thread(private_postgres.stop, "immediate")
         await asyncio.to_thread(private_postgres.start)
 
         state, events = poll(state, 1, active_job("A"))
-        await store.commit(state, events, T0)  # on a fresh connection: the old one is broken
+        await commit(store, state, events)  # on a fresh connection: the old one is broken
         assert await store.load_state() == state
     finally:
         await pool.close()

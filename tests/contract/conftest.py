@@ -2,7 +2,7 @@
 (the private server of tests/postgres.py) and the in-memory store (tests/memory_store.py).
 
 A `Harness` opens (and reopens) one store and reads what it holds behind the protocol's back
-(the outbox's event ids), so that a test sees what a restarted daemon would find.
+(the deliveries owed), so that a test sees what a restarted daemon would find.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from notifier.store.sqlite import SqliteStore
 from tests import postgres
 from tests.memory_store import MemoryRows, MemoryStore
 
+Owed = tuple[str, str]
+
 
 class Backend(StrEnum):
     SQLITE = "sqlite"
@@ -46,7 +48,7 @@ class TrackedStore(Protocol):
 class Harness:
     backend: Backend
     _open: Callable[[], Awaitable[tuple[TrackedStore, Callable[[], Awaitable[None]]]]]
-    _event_ids: Callable[[], Awaitable[list[str]]]
+    _owed: Callable[[], Awaitable[list[Owed]]]
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def open(self) -> TrackedStore:
@@ -55,9 +57,9 @@ class Harness:
         self._closers.append(close)
         return store
 
-    async def pending_event_ids(self) -> list[str]:
-        """The ids of the events in the outbox, in the order they were added."""
-        return await self._event_ids()
+    async def owed(self) -> list[Owed]:
+        """(event id, recipient) of every delivery in the outbox, in the order added."""
+        return await self._owed()
 
     async def close(self) -> None:
         for close in reversed(self._closers):
@@ -84,15 +86,15 @@ def _sqlite(path: Path) -> Harness:
         store = await SqliteStore.open(path)
         return store, store.close
 
-    async def event_ids() -> list[str]:
+    async def owed() -> list[Owed]:
         store = await SqliteStore.open(path)
         try:
             rows = await store.list_deliveries(list(DeliveryStatus), limit=1_000_000)
         finally:
             await store.close()
-        return [d.event.id for d in sorted(rows, key=lambda d: d.id)]
+        return [(d.event.id, d.recipient.address) for d in sorted(rows, key=lambda d: d.id)]
 
-    return Harness(Backend.SQLITE, open_, event_ids)
+    return Harness(Backend.SQLITE, open_, owed)
 
 
 async def _postgres(database: postgres.Database) -> Harness:
@@ -105,12 +107,12 @@ async def _postgres(database: postgres.Database) -> Harness:
         pool = await open_pool(target, size=2, connect_within=5)
         return TrackedStateStore(pool, target, term=lambda: 1), pool.close
 
-    async def event_ids() -> list[str]:
+    async def owed() -> list[Owed]:
         async with await psycopg.AsyncConnection.connect(database.conninfo) as conn:
-            cursor = await conn.execute("SELECT event_id FROM deliveries ORDER BY id")
-            return [str(row[0]) for row in await cursor.fetchall()]
+            cursor = await conn.execute("SELECT event_id, recipient FROM deliveries ORDER BY id")
+            return [(str(e), str(r)) for e, r in await cursor.fetchall()]
 
-    return Harness(Backend.POSTGRES, open_, event_ids)
+    return Harness(Backend.POSTGRES, open_, owed)
 
 
 def _memory() -> Harness:
@@ -120,7 +122,7 @@ def _memory() -> Harness:
         store = MemoryStore(rows)
         return store, store.close
 
-    async def event_ids() -> list[str]:
-        return list(rows.outbox)
+    async def owed() -> list[Owed]:
+        return [(p.event_id, p.recipient.address) for p in rows.outbox.values()]
 
-    return Harness(Backend.MEMORY, open_, event_ids)
+    return Harness(Backend.MEMORY, open_, owed)

@@ -7,12 +7,13 @@ dies holding claims loses them when the lease runs out; another replica then tak
 A result is recorded only by the claim's holder, except `sent`, which is always recorded:
 the message went out, and a repeat must not follow.
 
-Written against the outbox schema of migration 1 (one delivery per event); the redesigned
-outbox keyed by (event, channel, recipient) keeps the same claim. Never touches tracked state.
+Only ready deliveries are claimed (a `finished` one once its outcome is known). Held ones
+(waiting for a digest) are not claimed here. Never touches tracked state.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import LiteralString
 
@@ -20,33 +21,37 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from notifier.core.codec import decode_completion, decode_event
+from notifier.core.routing import ChannelKind, Recipient
 from notifier.store.postgres.target import Connection, PostgresError, PostgresTarget, first_line
 from notifier.store.protocol import Delivery, DeliveryStatus
 
 _CLAIM: LiteralString = (
-    "UPDATE deliveries SET claimed_by = %(holder)s,"
+    "WITH claimed AS (UPDATE deliveries SET claimed_by = %(holder)s,"
     " claimed_until = clock_timestamp() + %(lease)s"
-    " WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending'"
+    " WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND ready"
     " AND next_attempt_at <= %(now)s"
     " AND (claimed_until IS NULL OR claimed_until <= clock_timestamp())"
     " ORDER BY next_attempt_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
-    " RETURNING id, event, status, attempts, created_at, next_attempt_at, last_error,"
-    " message_id, completion, pending_since"
+    " RETURNING id, event_id, channel, recipient, locale, status, attempts, created_at,"
+    " next_attempt_at, last_error, receipt, pending_since)"
+    " SELECT c.id, e.event, c.channel, c.recipient, c.locale, c.status, c.attempts,"
+    " c.created_at, c.next_attempt_at, c.last_error, c.receipt, e.completion, c.pending_since"
+    " FROM claimed AS c JOIN events AS e ON e.id = c.event_id ORDER BY c.next_attempt_at, c.id"
 )
 _SENT: LiteralString = (
-    "UPDATE deliveries SET status = 'sent', message_id = %s, attempts = attempts + 1,"
+    "UPDATE deliveries SET status = 'sent', receipt = %s, attempts = attempts + 1,"
     " updated_at = %s, claimed_by = NULL, claimed_until = NULL"
-    " WHERE id = %s AND status = 'pending'"
+    " WHERE id = ANY(%s) AND status IN ('pending', 'held')"
 )
 _RETRY: LiteralString = (
     "UPDATE deliveries SET attempts = attempts + 1, last_error = %s, next_attempt_at = %s,"
     " updated_at = %s, claimed_by = NULL, claimed_until = NULL"
-    " WHERE id = %s AND status = 'pending' AND claimed_by = %s"
+    " WHERE id = ANY(%s) AND status IN ('pending', 'held') AND claimed_by = %s"
 )
 _DEAD: LiteralString = (
     "UPDATE deliveries SET status = 'dead', attempts = attempts + 1, last_error = %s,"
     " updated_at = %s, claimed_by = NULL, claimed_until = NULL"
-    " WHERE id = %s AND status = 'pending' AND claimed_by = %s"
+    " WHERE id = ANY(%s) AND status IN ('pending', 'held') AND claimed_by = %s"
 )
 _MAX_ERROR_TEXT = 2000
 
@@ -64,26 +69,27 @@ class DeliveryClaims:
         self._lease = timedelta(seconds=lease)
 
     async def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
-        """Claim up to `limit` pending deliveries due at `now` that nobody holds, oldest due
-        first; they are this replica's until a result is recorded or the lease runs out."""
+        """Claim up to `limit` ready pending deliveries due at `now` that nobody holds,
+        oldest due first; they are this replica's until a result is recorded or the lease
+        runs out."""
         args = {"holder": self._holder, "lease": self._lease, "now": now, "limit": limit}
-        rows = await self._fetch(_CLAIM, args)
-        return sorted((_delivery(row) for row in rows), key=lambda d: (d.next_attempt_at, d.id))
+        return [_delivery(row) for row in await self._fetch(_CLAIM, args)]
 
-    async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> bool:
-        """Recorded whoever holds the claim; False if it was no longer pending."""
-        return await self._update(_SENT, (message_id, now, delivery_id))
+    async def mark_sent(self, delivery_ids: Sequence[int], receipt: str, now: datetime) -> int:
+        """Recorded whoever holds the claims; how many were still owed."""
+        return await self._update(_SENT, (receipt, now, list(delivery_ids)))
 
     async def mark_retry(
-        self, delivery_id: int, error: str, next_attempt_at: datetime, now: datetime
-    ) -> bool:
-        """False if this replica no longer holds the claim (its lease ran out)."""
-        args = (_clip(error), next_attempt_at, now, delivery_id, self._holder)
+        self, delivery_ids: Sequence[int], error: str, next_attempt_at: datetime, now: datetime
+    ) -> int:
+        """Recorded for the deliveries this replica still holds; how many."""
+        args = (_clip(error), next_attempt_at, now, list(delivery_ids), self._holder)
         return await self._update(_RETRY, args)
 
-    async def mark_dead(self, delivery_id: int, error: str, now: datetime) -> bool:
-        """False if this replica no longer holds the claim (its lease ran out)."""
-        return await self._update(_DEAD, (_clip(error), now, delivery_id, self._holder))
+    async def mark_dead(self, delivery_ids: Sequence[int], error: str, now: datetime) -> int:
+        """Recorded for the deliveries this replica still holds; how many."""
+        args = (_clip(error), now, list(delivery_ids), self._holder)
+        return await self._update(_DEAD, args)
 
     async def _fetch(
         self, query: LiteralString, args: dict[str, object]
@@ -95,28 +101,32 @@ class DeliveryClaims:
         except psycopg.Error as exc:
             raise PostgresError(f"{self._target.describe()}: {first_line(exc)}") from None
 
-    async def _update(self, query: LiteralString, args: tuple[object, ...]) -> bool:
+    async def _update(self, query: LiteralString, args: tuple[object, ...]) -> int:
         try:
             async with self._pool.connection() as conn:
                 cursor = await conn.execute(query, args)
-                return cursor.rowcount == 1
+                return max(cursor.rowcount, 0)
         except psycopg.Error as exc:
             raise PostgresError(f"{self._target.describe()}: {first_line(exc)}") from None
 
 
 def _delivery(row: tuple[object, ...]) -> Delivery:
-    (ident, event, status, attempts, created, due, error, message_id, completion, since) = row
+    (ident, event, channel, address, locale, status, attempts, created, due, error) = row[:10]
+    receipt, completion, since = row[10:]
     assert isinstance(created, datetime) and isinstance(due, datetime)
     assert isinstance(since, datetime)
     return Delivery(
         id=int(str(ident)),
         event=decode_event(str(event)),
+        recipient=Recipient(
+            ChannelKind(str(channel)), str(address), None if locale is None else str(locale)
+        ),
         status=DeliveryStatus(str(status)),
         attempts=int(str(attempts)),
         created_at=created,
         next_attempt_at=due,
         last_error=None if error is None else str(error),
-        message_id=None if message_id is None else str(message_id),
+        receipt=None if receipt is None else str(receipt),
         completion=None if completion is None else decode_completion(str(completion)),
         pending_since=since,
     )

@@ -6,9 +6,10 @@ under an advisory lock, so replicas starting together apply each migration once 
 leaves the database at one version or the next. A migration, once released, is never
 edited: add the next one.
 
-The tables mirror the SQLite store's (store/schema.py), with times as timestamptz, plus what
-replicas need: the leadership term that fences a former leader's commits, and the claim
-columns of a delivery (who sends it, until when).
+The tables are the SQLite store's as its migrations leave them (store/schema.py), with
+times as timestamptz and `ready` a boolean, plus what replicas need: the leadership term
+that fences a former leader's commits, and the claim columns of a delivery (who sends it,
+until when).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from notifier.store.postgres.target import Connection, PostgresError
 MIGRATION_LOCK = 0x4E6F7469  # "Noti"
 
 MIGRATIONS: tuple[str, ...] = (
-    # 1: tracked state, run numbers, scopes, the outbox with claims, leadership, write probe.
+    # 1: tracked state, run numbers, scopes, events and the outbox keyed by (event, channel,
+    # recipient) with claims, leadership, write probe.
     """
     CREATE TABLE tracked_jobs (
         company_handle text NOT NULL,
@@ -37,26 +39,40 @@ MIGRATIONS: tuple[str, ...] = (
         scope text PRIMARY KEY,
         polled_at text NOT NULL
     );
-    CREATE TABLE deliveries (
-        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        event_id text NOT NULL UNIQUE,
+    CREATE TABLE events (
+        id text PRIMARY KEY,
         kind text NOT NULL,
         run_id text NOT NULL,
         event text NOT NULL,
-        status text NOT NULL CHECK (status IN ('pending', 'sent', 'dead', 'skipped')),
+        completion text,
+        created_at timestamptz NOT NULL
+    );
+    CREATE TABLE deliveries (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        event_id text NOT NULL REFERENCES events (id),
+        channel text NOT NULL CHECK (channel IN ('email', 'webhook')),
+        recipient text NOT NULL,
+        recipient_key text NOT NULL,
+        locale text,
+        outcomes text NOT NULL DEFAULT '',
+        ready boolean NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'held', 'sent', 'dead', 'skipped')),
         attempts integer NOT NULL DEFAULT 0,
         created_at timestamptz NOT NULL,
         pending_since timestamptz NOT NULL,
         next_attempt_at timestamptz NOT NULL,
         updated_at timestamptz NOT NULL,
         last_error text,
-        message_id text,
-        completion text,
+        receipt text,
         claimed_by text,
-        claimed_until timestamptz
+        claimed_until timestamptz,
+        UNIQUE (event_id, channel, recipient_key)
     );
-    CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE status = 'pending';
-    CREATE INDEX deliveries_by_status ON deliveries (status, updated_at);
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id)
+        WHERE status = 'pending' AND ready;
+    CREATE INDEX deliveries_by_recipient
+        ON deliveries (channel, recipient_key, status, updated_at);
+    CREATE INDEX deliveries_by_event ON deliveries (event_id);
     CREATE TABLE leadership (
         id integer PRIMARY KEY CHECK (id = 1),
         term bigint NOT NULL,

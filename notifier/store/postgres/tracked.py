@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import LiteralString
 
@@ -23,11 +24,14 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from notifier.core.codec import decode_tracked_job, encode_event
-from notifier.core.events import Event
+from notifier.core.events import Event, EventKind
+from notifier.core.routing import PlannedDelivery
 from notifier.core.state import TrackedState
 from notifier.store.postgres.leadership import NotLeaderError, check_term
 from notifier.store.postgres.target import Connection, PostgresError, PostgresTarget, first_line
-from notifier.store.rows import StateChanges
+from notifier.store.protocol import DeliveryStatus
+from notifier.store.rows import StateChanges, outcomes_text
+from notifier.store.schema import fold
 
 # One statement per table, whatever the number of rows: each column travels as one array.
 _UPSERT_JOB: LiteralString = (
@@ -53,13 +57,22 @@ _UPSERT_SCOPE: LiteralString = (
     " ON CONFLICT (scope) DO UPDATE SET polled_at = excluded.polled_at"
 )
 _DELETE_SCOPE: LiteralString = "DELETE FROM scopes WHERE scope = ANY(%b::text[])"
+_INSERT_EVENT: LiteralString = (
+    "INSERT INTO events (id, kind, run_id, event, created_at)"
+    " SELECT e.id, e.kind, e.run_id, e.event, %s"
+    " FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[]) AS e (id, kind, run_id, event)"
+    " ON CONFLICT (id) DO NOTHING"
+)
 _INSERT_DELIVERY: LiteralString = (
-    "INSERT INTO deliveries (event_id, kind, run_id, event, status, created_at,"
-    " pending_since, next_attempt_at, updated_at)"
-    " SELECT e.id, e.kind, e.run_id, e.event, 'pending', %s, %s, %s, %s"
-    " FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[])"
-    " WITH ORDINALITY AS e (id, kind, run_id, event, n) ORDER BY e.n"
-    " ON CONFLICT (event_id) DO NOTHING"
+    "INSERT INTO deliveries (event_id, channel, recipient, recipient_key, locale, outcomes,"
+    " ready, status, last_error, created_at, pending_since, next_attempt_at, updated_at)"
+    " SELECT d.event_id, d.channel, d.recipient, d.recipient_key, d.locale, d.outcomes,"
+    " d.ready, d.status, d.last_error, %s, %s, %s, %s"
+    " FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
+    " %b::boolean[], %b::text[], %b::text[]) WITH ORDINALITY"
+    " AS d (event_id, channel, recipient, recipient_key, locale, outcomes, ready, status,"
+    " last_error, n) ORDER BY d.n"
+    " ON CONFLICT (event_id, channel, recipient_key) DO NOTHING"
 )
 
 
@@ -90,10 +103,17 @@ class TrackedStateStore:
         self._committed, self._base_term = state, term
         return state
 
-    async def commit(self, state: TrackedState, events: Sequence[Event], now: datetime) -> None:
-        """Write the new state and one pending delivery per new event in ONE transaction,
+    async def commit(
+        self,
+        state: TrackedState,
+        events: Sequence[Event],
+        deliveries: Sequence[PlannedDelivery],
+        now: datetime,
+    ) -> None:
+        """Write the new state, the events and the deliveries they imply in ONE transaction,
         if this replica's term is still the one the state was loaded under; else
-        NotLeaderError, and nothing is written."""
+        NotLeaderError, and nothing is written. An event already stored is not added again,
+        nor a delivery already there for the same (event, channel, recipient)."""
         term = self._term()
         if term is None:
             raise NotLeaderError("this replica does not lead: its state is not committed")
@@ -105,7 +125,7 @@ class TrackedStateStore:
         # Under this term only this replica writes: the rows read back are the base.
         committed = self._committed if self._committed is not None else await self._read()
         # Encoding 10,000 jobs takes a while: off the event loop, as SQLite's work is.
-        changes, outbox = await asyncio.to_thread(_prepare, committed, state, events)
+        changes, outbox = await asyncio.to_thread(_prepare, committed, state, events, deliveries)
         try:
             async with self._pool.connection() as conn, conn.transaction():
                 await check_term(conn, term)
@@ -146,14 +166,37 @@ def _decode(jobs: _Rows, runs: _Rows, scopes: _Rows) -> TrackedState:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Outbox:
+    events: _Rows
+    deliveries: _Rows
+
+
 def _prepare(
-    committed: TrackedState, state: TrackedState, events: Sequence[Event]
-) -> tuple[StateChanges, _Rows]:
-    outbox: _Rows = [(e.id, e.kind.value, e.thread_id, encode_event(e)) for e in events]
-    return StateChanges.between(committed, state), outbox
+    committed: TrackedState,
+    state: TrackedState,
+    events: Sequence[Event],
+    planned: Sequence[PlannedDelivery],
+) -> tuple[StateChanges, _Outbox]:
+    event_rows: _Rows = [(e.id, e.kind.value, e.thread_id, encode_event(e)) for e in events]
+    waiting = {e.id for e in events if e.kind is EventKind.FINISHED}
+    rows = [_planned_row(p, ready=p.event_id not in waiting) for p in planned]
+    return StateChanges.between(committed, state), _Outbox(event_rows, rows)
 
 
-async def _write(conn: Connection, changes: StateChanges, outbox: _Rows, now: datetime) -> None:
+def _planned_row(planned: PlannedDelivery, ready: bool) -> tuple[object, ...]:
+    """As the SQLite store records one (store/outbox.py): skipped with its reason, or
+    pending; a `finished` one is ready once its outcome is known."""
+    to = planned.recipient
+    status = DeliveryStatus.SKIPPED if planned.skip else DeliveryStatus.PENDING
+    return (
+        planned.event_id, to.channel.value, to.address, fold(to.address), to.locale,
+        outcomes_text(planned.outcomes), ready or bool(planned.skip), status.value,
+        planned.skip or None,
+    )  # fmt: skip
+
+
+async def _write(conn: Connection, changes: StateChanges, outbox: _Outbox, now: datetime) -> None:
     async with conn.cursor() as cursor:
         for query, rows in (
             (_UPSERT_JOB, changes.upserted_jobs),
@@ -165,8 +208,10 @@ async def _write(conn: Connection, changes: StateChanges, outbox: _Rows, now: da
         ):
             if rows:
                 await cursor.execute(query, _columns(rows))
-        if outbox:  # in the events' order, so that ids follow it
-            params = (now, now, now, now, *_columns(outbox))
+        if outbox.events:
+            await cursor.execute(_INSERT_EVENT, (now, *_columns(outbox.events)))
+        if outbox.deliveries:  # in the plan's order, so that ids follow it
+            params = (now, now, now, now, *_columns(outbox.deliveries))
             await cursor.execute(_INSERT_DELIVERY, params)
 
 
