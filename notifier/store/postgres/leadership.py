@@ -265,6 +265,9 @@ class Leadership:
             except (_Lost, PostgresError) as exc:
                 self._step_down(str(exc))
                 self._report(str(exc))
+            except Exception:  # a bug must not end the contention for good
+                self._step_down("an unexpected error, logged")
+                log.exception("%s: leadership failed; trying again", self._target.describe())
             await self._disconnect()
             self._role = Role.DISCONNECTED
             await asyncio.sleep(self._lease.try_every)
