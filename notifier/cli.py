@@ -66,6 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = with_config(command("outbox", _outbox, "list, retry or drop deliveries"))
     outbox.add_argument("action", nargs="?", default="list", choices=["list", "retry", "drop"])
     outbox.add_argument("id", nargs="?", type=int, help="delivery id for retry and drop")
+    store = with_config(command("store", _store, "copy the SQLite store into PostgreSQL"))
+    store.add_argument("action", choices=["copy"])
+    store.add_argument(
+        "--from", dest="source", metavar="PATH", help="the SQLite file (default: store.path)"
+    )
+    store.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="postgresql://user@host:5432/db, no password in it: that comes from "
+        "NOTIFIER_STORE_PASSWORD, the credential store-password or store.password_file",
+    )
     sim = command("sim", _sim, "run the IPS simulator on loopback")
     sim.add_argument("--port", type=int, default=8080)
     sim.add_argument("--seed", type=int, default=0)
@@ -155,6 +167,34 @@ def _outbox(args: argparse.Namespace) -> int:
         print(f"notifier outbox {args.action}: give the delivery ID", file=sys.stderr)
         return EXIT_USAGE
     return _asyncio(command(config, args.action, args.id, sys.stdout))
+
+
+def _store(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from notifier.config.schema import Invalid, store_url
+    from notifier.store.postgres.copy import copy_to_postgres
+    from notifier.store.postgres.target import PostgresTarget
+    from notifier.store.protocol import StoreError
+
+    config = _config(args)
+    try:
+        url = store_url(args.to)
+    except Invalid as exc:
+        print(f"notifier store copy: --to: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not url:
+        print("notifier store copy: --to: give the PostgreSQL URL", file=sys.stderr)
+        return EXIT_USAGE
+    source = Path(args.source) if args.source else config.store.path
+    target = PostgresTarget(url, config.store.password.reveal())
+    try:
+        report = asyncio.run(copy_to_postgres(source, target))
+    except StoreError as exc:
+        log.error("%s", exc)
+        return EXIT_FAILURE
+    print(report.summary())
+    return EXIT_OK
 
 
 def _sim(args: argparse.Namespace) -> int:
