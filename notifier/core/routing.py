@@ -1,33 +1,96 @@
-"""Routing: which events are mailed at all, by the `[notify]` settings.
+"""Routing: who is told about an event, on which channel, in which language.
 
-Pure: a decision from an event and the rules, with the reason when the answer is no, so
-that a skipped delivery says why. Never validates addresses (mail/addresses.py does) and
-never does I/O.
+Pure: from an event and the rules, the deliveries it implies (`plan`), each with the reason
+when a submitter's email is not sent, so that a skipped delivery says why. Two sources of
+recipients: the job's submitter (`[notify]`: events, job types, deny; off with
+`notify.submitter = false`), and the `[[route]]` tables (companies, job types, events,
+outcomes, to, locale). A recipient matched more than once gets one delivery per event: the
+submitter's first, then the routes' in file order, and the first one's language wins.
+
+Never validates addresses (mail/addresses.py does) and never does I/O.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
-from notifier.core.events import Event, EventKind
+from notifier.core.events import Event, EventKind, Outcome
 from notifier.core.jobs import JobType
 
 SKIP_KIND = "event kind not in notify.events"
 SKIP_JOB_TYPE = "job type not in notify.job_types"
 SKIP_DENIED = "recipient denied by notify.deny"
+SKIP_OUTCOME = "outcome not in the route's outcomes"
+
+WEBHOOK_PREFIX = "webhook:"
+DEFAULT_EVENTS = frozenset({EventKind.STARTED, EventKind.FINISHED, EventKind.STALLED})
+
+
+class ChannelKind(StrEnum):
+    """How a delivery travels (the `channel` column of the outbox and label of the metrics)."""
+
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who a delivery is for. `address`: an email address for `email` (the submitter's as
+    IPS wrote it, unvalidated), the webhook's name for `webhook`. `locale`: the language a
+    route asks for; None for the submitter, who gets the job's own `locale`."""
+
+    channel: ChannelKind
+    address: str
+    locale: str | None = None
+
+    @property
+    def key(self) -> tuple[ChannelKind, str]:
+        """What makes two recipients the same one (addresses compare case-insensitively)."""
+        return self.channel, _fold(self.address)
+
+
+def recipient(entry: str, locale: str | None = None) -> Recipient:
+    """A `to` entry of a route: an email address, or `webhook:<name>`."""
+    if entry.startswith(WEBHOOK_PREFIX):
+        return Recipient(ChannelKind.WEBHOOK, entry[len(WEBHOOK_PREFIX) :], locale)
+    return Recipient(ChannelKind.EMAIL, entry.strip(), locale)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One `[[route]]` table. Empty `companies`, `job_types` or `outcomes` match all;
+    `outcomes` only narrow `finished` events."""
+
+    to: tuple[Recipient, ...]
+    events: frozenset[EventKind] = DEFAULT_EVENTS
+    companies: frozenset[str] = frozenset()
+    job_types: frozenset[JobType] = frozenset()
+    outcomes: frozenset[Outcome] = frozenset()
+
+    def matches(self, event: Event) -> bool:
+        """Whether the event concerns this route (the outcome is checked once it is known)."""
+        job = event.job
+        return (
+            event.kind in self.events
+            and (not self.companies or job.company_handle in self.companies)
+            and (not self.job_types or job.type in self.job_types)
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class RoutingRules:
-    """`events`: the kinds mailed. `job_types`: the job types mailed (empty: all).
-    `deny`: addresses, or `@domain` for a whole domain, never mailed (case-insensitive).
+    """`events`: the kinds mailed to submitters. `job_types`: the job types mailed (empty:
+    all). `deny`: addresses, or `@domain` for a whole domain, never mailed (case-insensitive).
+    `submitter`: whether submitters are mailed at all. `routes`: the `[[route]]` tables.
     """
 
-    events: frozenset[EventKind] = frozenset(
-        {EventKind.STARTED, EventKind.FINISHED, EventKind.STALLED}
-    )
+    events: frozenset[EventKind] = DEFAULT_EVENTS
     job_types: frozenset[JobType] = frozenset()
     deny: tuple[str, ...] = ()
+    submitter: bool = True
+    routes: tuple[Route, ...] = ()
 
     def __post_init__(self) -> None:
         # Compared case-insensitively; stored once in the form they are compared in.
@@ -53,8 +116,20 @@ class RouteDecision:
 SEND = RouteDecision(send=True)
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedDelivery:
+    """One delivery an event implies. `outcomes`: for `finished`, the outcomes it is sent for
+    (empty: all); `skip`: why it is recorded as skipped instead of sent (empty: it is sent)."""
+
+    event_id: str
+    recipient: Recipient
+    outcomes: frozenset[Outcome] = frozenset()
+    skip: str = ""
+
+
 def route(event: Event, rules: RoutingRules) -> RouteDecision:
-    """Send, or skip with the reason of the first rule that said no."""
+    """Whether the submitter is mailed: send, or skip with the reason of the first rule that
+    said no."""
     if event.kind not in rules.events:
         return RouteDecision(send=False, reason=SKIP_KIND)
     if rules.job_types and event.job.type not in rules.job_types:
@@ -62,6 +137,54 @@ def route(event: Event, rules: RoutingRules) -> RouteDecision:
     if rules.denies(event.job.submit_user_email):
         return RouteDecision(send=False, reason=SKIP_DENIED)
     return SEND
+
+
+def plan(event: Event, rules: RoutingRules) -> list[PlannedDelivery]:
+    """Every delivery `event` implies, one per recipient.
+
+    The submitter's is planned even when the rules skip it (with the reason), as before
+    routes existed, so that `notifier outbox` shows why someone heard nothing.
+    """
+    planned: dict[tuple[ChannelKind, str], PlannedDelivery] = {}
+    if rules.submitter:
+        submitter = Recipient(ChannelKind.EMAIL, event.job.submit_user_email or "")
+        decision = route(event, rules)
+        planned[submitter.key] = PlannedDelivery(event.id, submitter, skip=decision.reason)
+    for matched in (r for r in rules.routes if r.matches(event)):
+        for to in matched.to:
+            _merge(planned, PlannedDelivery(event.id, to, _outcomes(event, matched)))
+    return list(planned.values())
+
+
+def plan_all(events: Iterable[Event], rules: RoutingRules) -> list[PlannedDelivery]:
+    return [delivery for event in events for delivery in plan(event, rules)]
+
+
+def wanted(delivery_outcomes: frozenset[Outcome], outcome: Outcome) -> bool:
+    """Whether a `finished` delivery planned for `delivery_outcomes` is sent for `outcome`."""
+    return not delivery_outcomes or outcome in delivery_outcomes
+
+
+def _outcomes(event: Event, matched: Route) -> frozenset[Outcome]:
+    return matched.outcomes if event.kind is EventKind.FINISHED else frozenset()
+
+
+def _merge(planned: dict[tuple[ChannelKind, str], PlannedDelivery], new: PlannedDelivery) -> None:
+    """One delivery per recipient: the first keeps its language; the outcomes it is sent for
+    widen to every matching route's (an unfiltered route, or a sent submitter, means all)."""
+    before = planned.get(new.recipient.key)
+    if before is None:
+        planned[new.recipient.key] = new
+        return
+    if before.skip:
+        # A route reaches the submitter that notify.* excludes: the route decides.
+        planned[new.recipient.key] = PlannedDelivery(
+            before.event_id, before.recipient, new.outcomes
+        )
+        return
+    narrowed = bool(before.outcomes and new.outcomes)
+    widened = before.outcomes | new.outcomes if narrowed else frozenset()
+    planned[new.recipient.key] = PlannedDelivery(before.event_id, before.recipient, widened)
 
 
 def _fold(text: str) -> str:
