@@ -7,6 +7,8 @@ import hmac
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from notifier.webhook.answer import MAX_RETRY_AFTER, check, excerpt, retry_after_seconds
 from notifier.webhook.errors import WebhookGiveUp, WebhookRetryLater
@@ -104,3 +106,27 @@ def test_an_excerpt_is_one_short_line() -> None:
 def test_a_target_needs_an_http_url(url: str) -> None:
     with pytest.raises(ValueError, match="'ops': url must be an http"):
         WebhookTarget(name="ops", url=url)
+
+
+secret_text = st.text(
+    alphabet=st.characters(categories=("L", "N"), include_characters="-_."),
+    min_size=8,
+    max_size=40,
+)
+
+
+@given(path=secret_text, token=secret_text, secret=secret_text, status=st.sampled_from([400, 503]))
+@settings(max_examples=200)
+def test_no_answer_ever_repeats_the_urls_path_query_or_the_secret(
+    path: str, token: str, secret: str, status: int
+) -> None:
+    target = WebhookTarget(
+        name="ops", url=f"https://hooks.example.com/{path}?token={token}", secret=secret
+    )
+    echo = f"{status} for {target.url} path=/{path} token={token} secret={secret}".encode()
+    with pytest.raises((WebhookGiveUp, WebhookRetryLater)) as raised:
+        check(target, status, None, echo, NOW)
+    reason = str(raised.value)
+    for hidden in (path, token, secret):
+        assert hidden not in reason
+    assert "https://hooks.example.com/…" in reason
