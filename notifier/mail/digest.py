@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from notifier.mail.digest_summary import (
     TIME_ZONE,
@@ -55,6 +56,41 @@ class _Group:
     banner: Banner
     entries: tuple[_Line, ...]
     advice: tuple[str, ...]
+
+
+class EmailSettings(Protocol):
+    """What the digest reads of the email channel's settings."""
+
+    @property
+    def sender(self) -> str: ...
+
+    @property
+    def default_locale(self) -> str: ...
+
+    @property
+    def timezone(self) -> str: ...
+
+
+def localized_digest(
+    items: Sequence[Held],
+    *,
+    digest_id: str,
+    to: str,
+    locale: str | None,
+    settings: EmailSettings,
+) -> OutgoingEmail:
+    """`build_digest` as the email channel's DigestBuilder calls it (mail/channel.py),
+    dated by the latest held event, so that a retried digest is the same email."""
+    return build_digest(
+        items,
+        digest_id=digest_id,
+        sender=settings.sender,
+        to=to,
+        at=max(item.event.at for item in items),
+        locale=locale,
+        default_locale=settings.default_locale,
+        timezone=settings.timezone,
+    )
 
 
 def digest_message_id(digest_id: str) -> str:

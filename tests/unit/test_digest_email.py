@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import email
 import email.policy
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 import pytest
 
 from notifier.core.events import EventKind, Outcome
 from notifier.delivery.channel import Item
-from notifier.mail.digest import build_digest, digest_message_id
+from notifier.mail.digest import build_digest, digest_message_id, localized_digest
 from notifier.mail.digest_summary import ADVICE, digest_catalog, subject, summarize
 from notifier.mail.i18n import translations
 from tests.held_items import T0, burst, held
@@ -151,3 +152,22 @@ def test_the_advice_of_the_digest_is_the_advice_of_the_single_emails() -> None:
 def test_an_empty_digest_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         summarize([])
+
+
+@dataclass(frozen=True)
+class Settings:
+    sender: str = SENDER
+    default_locale: str = "en"
+    timezone: str = "Europe/Berlin"
+
+
+def test_the_email_channels_builder_dates_the_digest_by_its_latest_event() -> None:
+    items = burst(failed=1, succeeded=4, locale="de-DE")
+    first = localized_digest(items, digest_id="abc", to=TO, locale=None, settings=Settings())
+    again = localized_digest(items, digest_id="abc", to=TO, locale=None, settings=Settings())
+    assert first == again  # a retry builds the very same email
+    parsed = first.parsed()
+    assert parsed["Date"].datetime == max(item.event.at for item in items)
+    assert parsed["Message-ID"] == "<digest-abc@ips-job-notifier>"
+    text = parsed.get_body(("plain",))
+    assert text is not None and "Mitteleuropäische" in text.get_content()
