@@ -29,7 +29,9 @@ from notifier.core.codec import encode_event, encode_tracked_job
 from notifier.core.diff import DiffRules, Snapshot, diff
 from notifier.core.events import Event
 from notifier.core.jobs import ActiveJob, JobState, JobType
+from notifier.core.routing import RoutingRules, plan_all
 from notifier.core.state import TrackedState
+from notifier.store.schema import fold
 from notifier.store.sqlite import SqliteStore
 
 JOBS = 10_000
@@ -37,6 +39,7 @@ CHANGED = JOBS // 100
 ROUNDS = 7
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 RULES = DiffRules()
+ROUTING = RoutingRules()
 
 
 def listing(progress_of: dict[int, int]) -> list[ActiveJob]:
@@ -62,10 +65,17 @@ def naive_commit(conn: sqlite3.Connection, state: TrackedState, events: list[Eve
         [(k[0], k[1], encode_tracked_job(t)) for k, t in state.jobs.items()],
     )
     conn.executemany(
-        "INSERT OR IGNORE INTO deliveries (event_id, kind, run_id, event, status,"
-        " created_at, pending_since, next_attempt_at, updated_at)"
-        " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-        [(e.id, e.kind.value, e.thread_id, encode_event(e), now, now, now, now) for e in events],
+        "INSERT OR IGNORE INTO events (id, kind, run_id, event, created_at) VALUES (?, ?, ?, ?, ?)",
+        [(e.id, e.kind.value, e.thread_id, encode_event(e), now) for e in events],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO deliveries (event_id, channel, recipient, recipient_key, ready,"
+        " status, created_at, pending_since, next_attempt_at, updated_at)"
+        " VALUES (?, 'email', ?, ?, 1, 'pending', ?, ?, ?, ?)",
+        [
+            (e.id, e.job.submit_user_email or "", fold(e.job.submit_user_email or "")) + (now,) * 4
+            for e in events
+        ],
     )
     conn.execute("COMMIT")
 
@@ -74,7 +84,7 @@ async def measure(directory: Path) -> dict[str, Any]:
     store = await SqliteStore.open(directory / "bench.sqlite3")
     progress: dict[int, int] = {}
     state, _ = diff(TrackedState(), Snapshot({"47": listing(progress)}), T0, RULES)
-    await store.commit(state, [], T0)
+    await store.commit(state, [], [], T0)
     diffs, commits, naives, event_counts = [], [], [], []
     for round_ in range(1, ROUNDS + 1):
         now = T0 + timedelta(minutes=round_)
@@ -90,7 +100,7 @@ async def measure(directory: Path) -> dict[str, Any]:
         naives.append(await asyncio.to_thread(time_naive, store.path, directory, new_state, events))
         gc.collect()
         before_commit = time.process_time()
-        await store.commit(new_state, events, now)
+        await store.commit(new_state, events, plan_all(events, ROUTING), now)
         committed = time.process_time()
         diffs.append(diffed - started)
         commits.append(committed - before_commit)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from notifier.core.diff import ALL_COMPANIES, DiffRules, Snapshot, diff
+from notifier.core.routing import RoutingRules, plan_all
 from notifier.core.state import TrackedState
 from notifier.ips import parse_active_jobs
 from notifier.sim import Pacing, Simulator
@@ -54,7 +55,7 @@ async def one_poll(
     started = time.perf_counter()
     jobs = parse_active_jobs(body, max_bytes=len(body) + 1)
     new_state, events = diff(state, Snapshot(scopes={ALL_COMPANIES: jobs}), now, RULES)
-    await store.commit(new_state, events, now)
+    await store.commit(new_state, events, plan_all(events, RoutingRules()), now)
     return new_state, time.perf_counter() - started, len(events)
 
 

@@ -2,7 +2,7 @@
 
 The only module that knows every other one. Owns the life cycle (start, systemd
 notifications, signals, a bounded clean stop) and nothing else: polling lives in poller.py,
-delivery in mail/dispatcher.py.
+delivery in delivery/loop.py over the channels (mail/channel.py for email).
 """
 
 from __future__ import annotations
@@ -16,23 +16,25 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from typing import Any
 
 from notifier import systemd
 from notifier.config import Config
-from notifier.core.events import Completion, Event
-from notifier.core.routing import RoutingRules
+from notifier.core.routing import ChannelKind, Route, RoutingRules, recipient
 from notifier.core.rules import DiffRules
+from notifier.delivery.channel import Channel
+from notifier.delivery.completions import JobLogCompletions
+from notifier.delivery.hold import DigestSettings
+from notifier.delivery.loop import DeliveryLoop, DeliveryResult
+from notifier.delivery.retry import RetryPolicy
 from notifier.http import assess_readiness, start_http
 from notifier.ips.client import IpsClient
-from notifier.mail.completions import JobLogCompletions
-from notifier.mail.dispatcher import DeliveryResult, Dispatcher
-from notifier.mail.message import OutgoingEmail, build_message
+from notifier.mail.channel import EmailChannel, EmailSettings
 from notifier.mail.render import warm_up
 from notifier.mail.sender import Mailer, SmtpSecurity
-from notifier.metrics import Metrics
+from notifier.metrics import EmailResult, Metrics
 from notifier.poller import Poller
-from notifier.store.protocol import DeliveryStatus, StoreError
+from notifier.store.protocol import OWED, DeliveryStatus, StoreError
 from notifier.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,9 @@ KEEP_SENT = timedelta(days=30)
 
 PRUNE_EVERY = 3600.0
 """Seconds between prunings of old sent and skipped deliveries."""
+
+
+_EMAIL_RESULTS = frozenset(result.value for result in EmailResult)
 
 
 class StartupError(Exception):
@@ -68,7 +73,7 @@ class Parts:
     mailer: Mailer
     metrics: Metrics
     poller: Poller
-    dispatcher: Dispatcher
+    delivery: DeliveryLoop
     wake: asyncio.Event
 
 
@@ -82,20 +87,45 @@ def diff_rules(config: Config) -> DiffRules:
 
 
 def routing_rules(config: Config) -> RoutingRules:
+    routes = tuple(
+        Route(
+            to=tuple(recipient(entry, r.locale) for entry in r.to),
+            events=frozenset(r.events),
+            companies=frozenset(r.companies),
+            job_types=frozenset(r.job_types),
+            outcomes=frozenset(r.outcomes),
+        )
+        for r in config.routes
+    )
     return RoutingRules(
         events=frozenset(config.notify.events),
         job_types=frozenset(config.notify.job_types),
         deny=config.notify.deny,
+        submitter=config.notify.submitter,
+        routes=routes,
     )
 
 
-def message_builder(config: Config) -> Callable[[Event, Completion | None], OutgoingEmail]:
-    return partial(
-        build_message,
+def email_settings(config: Config) -> EmailSettings:
+    return EmailSettings(
         sender=config.smtp.sender,
         default_locale=config.notify.default_locale,
         timezone=config.notify.timezone,
     )
+
+
+def channels(config: Config, smtp: Mailer) -> list[Channel[Any]]:
+    """Every channel deliveries can travel by. Webhook deliveries wait (and say so in the
+    outbox) until a webhook channel is part of this list."""
+    return [EmailChannel(smtp, email_settings(config))]
+
+
+def retry_policy(config: Config) -> RetryPolicy:
+    return RetryPolicy(max_backoff=config.smtp.max_backoff, max_age=config.smtp.max_age)
+
+
+def digest_settings(config: Config) -> DigestSettings:
+    return DigestSettings(after=config.digest.after, window=timedelta(seconds=config.digest.window))
 
 
 def ips_client(config: Config) -> IpsClient:
@@ -162,27 +192,27 @@ def assemble(
         metrics=metrics,
         clock=clock,
         on_events=lambda events: wake.set(),
+        routing=routing_rules(config),
     )
 
-    def count(result: DeliveryResult) -> None:
-        metrics.count_email(result.value)
+    def count(channel: ChannelKind, result: DeliveryResult, deliveries: int) -> None:
+        metrics.count_delivery(channel.value, result.value, deliveries)
+        if channel is ChannelKind.EMAIL and result.value in _EMAIL_RESULTS:
+            metrics.count_email(result.value)  # one email, even a digest of many
 
-    dispatcher = Dispatcher(
+    delivery = DeliveryLoop(
         store,
-        smtp,
-        message_builder(config),
-        routing_rules(config),
+        channels(config, smtp),
         completions=JobLogCompletions(client),
         grace=timedelta(seconds=config.notify.outcome_grace),
         # A job log is usually written a poll or so after the job leaves the list.
         ask_every=config.poll.interval,
-        max_backoff=config.smtp.max_backoff,
-        max_age=config.smtp.max_age,
-        concurrency=config.smtp.max_connections,
+        retry=retry_policy(config),
+        digest=digest_settings(config),
         clock=clock,
         on_result=count,
     )
-    return Parts(config, store, client, smtp, metrics, poller, dispatcher, wake)
+    return Parts(config, store, client, smtp, metrics, poller, delivery, wake)
 
 
 class Daemon:
@@ -214,7 +244,7 @@ class Daemon:
             async with asyncio.TaskGroup() as group:
                 polling = group.create_task(parts.poller.run(self.stop), name="poller")
                 sending = group.create_task(
-                    parts.dispatcher.run(self.stop, parts.wake, interval=1.0), name="dispatcher"
+                    parts.delivery.run(self.stop, parts.wake, interval=1.0), name="delivery"
                 )
                 group.create_task(self._supervise(), name="supervisor")
                 systemd.ready(await self.status_line())
@@ -275,9 +305,13 @@ class Daemon:
     async def status_line(self) -> str:
         parts = self.parts
         counts = await parts.store.counts()
-        pending = counts.get(DeliveryStatus.PENDING, 0)
-        dead = counts.get(DeliveryStatus.DEAD, 0)
-        parts.metrics.set_outbox(pending, dead)
+        owed = {
+            channel.value: sum(counts.get((channel, status), 0) for status in OWED)
+            for channel in ChannelKind
+        }
+        pending = sum(owed.values())
+        dead = sum(counts.get((channel, DeliveryStatus.DEAD), 0) for channel in ChannelKind)
+        parts.metrics.set_outbox(owed, dead)
         health = parts.poller.health
         companies = len(parts.config.ips.companies) or "all"
         line = (
@@ -317,13 +351,15 @@ async def once(config: Config) -> int:
     async with open_parts(config) as parts:
         await parts.poller.load()
         observed_any = await _poll_once(parts)
-        report = await parts.dispatcher.run_once(utc_now())
+        report = await parts.delivery.run_once(utc_now())
         log.info(
-            "delivery round: %d sent, %d to retry, %d dead, %d skipped, %d awaiting the job log",
+            "delivery round: %d sent, %d to retry, %d dead, %d skipped, %d held for a digest,"
+            " %d awaiting the job log",
             report.sent,
             report.retry,
             report.dead,
             report.skipped,
+            report.held,
             report.waiting,
         )
     return 0 if observed_any else 1

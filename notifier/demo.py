@@ -35,7 +35,7 @@ from notifier.core.events import EventKind
 from notifier.daemon import Daemon, open_parts
 from notifier.logs import setup_logging
 from notifier.sim import DEFAULT_PASSWORD, DEFAULT_USER, Outcome, Pacing, Simulator
-from notifier.store.protocol import DeliveryStatus
+from notifier.store.protocol import OWED
 
 DEMO_LOCALES = (
     "en-US", "de-DE", "ja-JP", "fr-FR", "pt-BR", "zh-CN", "es-MX", "ko-KR", "it-IT", "zh-TW",
@@ -177,7 +177,7 @@ async def _run_until_quiet(config: Config, sim: Simulator, deadline: float) -> N
                 if sim.state.jobs or parts.poller.state.jobs:
                     continue
                 counts = await parts.store.counts()
-                if counts.get(DeliveryStatus.PENDING, 0) == 0:
+                if not any(n for (_, status), n in counts.items() if status in OWED):
                     break
         finally:
             daemon.stop.set()

@@ -15,20 +15,19 @@ from pathlib import Path
 from typing import TextIO
 
 from notifier.config import Config
-from notifier.core.events import Completion, EventKind
-from notifier.core.routing import route
-from notifier.daemon import assemble, ips_client, mailer, routing_rules, utc_now
-from notifier.mail.addresses import InvalidAddress, validate_address
-from notifier.mail.completions import JobLogCompletions
-from notifier.mail.message import build_message
-from notifier.store.protocol import Delivery
+from notifier.core.events import Event
+from notifier.daemon import assemble, email_settings, ips_client, mailer, utc_now
+from notifier.delivery.channel import ChannelError, Item
+from notifier.delivery.completions import JobLogCompletions
+from notifier.mail.channel import EmailChannel
+from notifier.store.protocol import Delivery, DeliveryStatus
 from notifier.store.sqlite import SqliteStore
 
 RULE = "=" * 72
 
 
 async def dry_run(config: Config, out: TextIO) -> int:
-    """Print the events one poll finds and the emails they would send. Exit status."""
+    """Print the events one poll finds and the messages they would send. Exit status."""
     with tempfile.TemporaryDirectory(prefix="notifier-dry-run-") as tmp:
         copy = Path(tmp) / "state.sqlite3"
         if config.store.path.exists():
@@ -36,16 +35,18 @@ async def dry_run(config: Config, out: TextIO) -> int:
         store = await SqliteStore.open(copy)
         try:
             async with ips_client(config) as client:
-                parts = assemble(config, store, client, mailer(config), utc_now)
+                smtp = mailer(config)
+                parts = assemble(config, store, client, smtp, utc_now)
                 await parts.poller.load()
                 events = await parts.poller.poll_round()
                 if all(h.last_success is None for h in parts.poller.health.scopes.values()):
                     out.write("dry run: no company could be polled; see the log above\n")
                     return 1
                 now = utc_now()
-                deliveries = await store.due_deliveries(now, limit=len(events) + 1)
-                finished = [d for d in deliveries if d.event.kind is EventKind.FINISHED]
-                completions = await JobLogCompletions(client)(finished, now, timedelta(0))
+                # Outcomes go into the private copy only, so that finished jobs show theirs.
+                awaiting = await store.awaiting_completion()
+                completions = await JobLogCompletions(client)(awaiting, now, timedelta(0))
+                await store.set_completions(completions, now)
                 out.write(f"dry run: {len(events)} event(s); nothing is recorded or sent\n")
                 if not config.store.path.exists():
                     out.write(
@@ -53,36 +54,39 @@ async def dry_run(config: Config, out: TextIO) -> int:
                         f"poll: its {len(parts.poller.state.jobs)} active job(s) would be "
                         "recorded without emails and followed from the next poll on\n"
                     )
-                for delivery in deliveries:
-                    _print(config, delivery, completions.get(delivery.id), out)
+                statuses = (DeliveryStatus.PENDING, DeliveryStatus.SKIPPED)
+                listed = await store.list_deliveries(statuses, limit=100_000)
+                ids = {event.id for event in events}
+                for event in events:
+                    mine = [d for d in listed if d.event.id == event.id and d.event.id in ids]
+                    _print(config, event, mine, out)
         finally:
             await store.close()
     return 0
 
 
-def _print(config: Config, delivery: Delivery, completion: Completion | None, out: TextIO) -> None:
-    event = delivery.event
+def _print(config: Config, event: Event, deliveries: list[Delivery], out: TextIO) -> None:
     out.write(f"{RULE}\nevent {event.kind.value}: {event.job.name!r} ({event.job.job_handle})\n")
-    decision = route(event, routing_rules(config))
-    if not decision.send:
-        out.write(f"would skip: {decision.reason}\n")
-        return
-    try:
-        validate_address(event.job.submit_user_email)
-    except InvalidAddress as exc:
-        out.write(f"would skip: {exc}\n")
-        return
-    message = build_message(
-        event,
-        completion,
-        sender=config.smtp.sender,
-        default_locale=config.notify.default_locale,
-        timezone=config.notify.timezone,
-    ).parsed()
-    for name, value in message.items():
-        out.write(f"{name}: {value}\n")
-    text = message.get_body(("plain",))
-    out.write("\n" + (text.get_content() if isinstance(text, EmailMessage) else "") + "\n")
+    if not deliveries:
+        out.write("would skip: no recipient (notify.submitter = false and no route matches)\n")
+    channel = EmailChannel(mailer(config), email_settings(config))
+    for delivery in deliveries:
+        to = delivery.recipient
+        if delivery.status is DeliveryStatus.SKIPPED:
+            out.write(f"would skip {to.address or '(no address)'}: {delivery.last_error}\n")
+            continue
+        if to.channel is not channel.kind:
+            out.write(f"would post to {to.channel.value} {to.address}\n")
+            continue
+        try:
+            message = channel.prepare(to, Item(delivery.event, delivery.completion)).parsed()
+        except ChannelError as exc:
+            out.write(f"would skip {to.address or '(no address)'}: {exc.reason}\n")
+            continue
+        for name, value in message.items():
+            out.write(f"{name}: {value}\n")
+        text = message.get_body(("plain",))
+        out.write("\n" + (text.get_content() if isinstance(text, EmailMessage) else "") + "\n")
 
 
 def _copy_database(source: Path, target: Path) -> None:

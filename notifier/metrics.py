@@ -39,6 +39,24 @@ class EmailResult(StrEnum):
     SKIPPED = "skipped"
 
 
+class DeliveryResult(StrEnum):
+    """The `result` label of notifier_deliveries_total: an email's, and `held` (for a
+    digest)."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    DEAD = "dead"
+    SKIPPED = "skipped"
+    HELD = "held"
+
+
+class Channel(StrEnum):
+    """The `channel` label (notifier.core.routing.ChannelKind's values)."""
+
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
 class Metrics:
     """Every metric of one daemon. Each instance has its own registry, so tests can make many."""
 
@@ -61,10 +79,20 @@ class Metrics:
             "notifier_events", "Job events found by the diff, by kind.", ["kind"], registry=reg
         )
         self._emails = Counter(
-            "notifier_emails", "Delivery attempts, by result.", ["result"], registry=reg
+            "notifier_emails", "Email delivery attempts, by result.", ["result"], registry=reg
+        )
+        self._deliveries = Counter(
+            "notifier_deliveries",
+            "Delivery attempts on every channel, by channel and result (a digest counts each "
+            "delivery it carries).",
+            ["channel", "result"],
+            registry=reg,
         )
         self._outbox_pending = Gauge(
-            "notifier_outbox_pending", "Deliveries waiting to be sent.", registry=reg
+            "notifier_outbox_pending",
+            "Deliveries waiting to be sent (held for a digest included), by channel.",
+            ["channel"],
+            registry=reg,
         )
         self._outbox_dead = Gauge(
             "notifier_outbox_dead", "Deliveries given up (dead letters).", registry=reg
@@ -81,6 +109,10 @@ class Metrics:
             self._events.labels(kind.value)
         for email_result in EmailResult:
             self._emails.labels(email_result.value)
+        for channel in Channel:
+            self._outbox_pending.labels(channel.value)
+            for delivery_result in DeliveryResult:
+                self._deliveries.labels(channel.value, delivery_result.value)
 
     def count_poll(self, result: PollResult | str) -> None:
         """One poll ended: "ok", "error" (retryable) or "auth_error" (credentials refused)."""
@@ -103,8 +135,17 @@ class Metrics:
         """One delivery attempt ended: "sent", "retry", "dead" or "skipped" (by routing)."""
         self._emails.labels(EmailResult(result).value).inc(count)
 
-    def set_outbox(self, pending: int, dead: int) -> None:
-        self._outbox_pending.set(pending)
+    def count_delivery(
+        self, channel: Channel | str, result: DeliveryResult | str, count: int = 1
+    ) -> None:
+        """Deliveries on `channel` ended a round as `result` (sent, retry, dead, skipped,
+        held)."""
+        self._deliveries.labels(Channel(channel).value, DeliveryResult(result).value).inc(count)
+
+    def set_outbox(self, pending: dict[str, int], dead: int) -> None:
+        """`pending`: owed deliveries by channel; `dead`: dead letters of every channel."""
+        for channel in Channel:
+            self._outbox_pending.labels(channel.value).set(pending.get(channel.value, 0))
         self._outbox_dead.set(dead)
 
     def render(self) -> bytes:

@@ -1,6 +1,8 @@
-"""`notifier outbox`: what is pending or dead, and the operator's retry and drop.
+"""`notifier outbox`: what is pending, held, dead or skipped, and the operator's retry and
+drop.
 
-Reads and changes deliveries only through the Store protocol.
+Reads and changes deliveries only through the Store protocol. A recipient is shown as a
+route's `to` writes it: an email address, or `webhook:<name>`.
 """
 
 from __future__ import annotations
@@ -9,10 +11,16 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from notifier.config import Config
+from notifier.core.routing import WEBHOOK_PREFIX, ChannelKind, Recipient
 from notifier.store.protocol import Delivery, DeliveryStatus
 from notifier.store.sqlite import SqliteStore
 
-LISTED = (DeliveryStatus.PENDING, DeliveryStatus.DEAD, DeliveryStatus.SKIPPED)
+LISTED = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.HELD,
+    DeliveryStatus.DEAD,
+    DeliveryStatus.SKIPPED,
+)
 
 
 async def command(config: Config, action: str, delivery_id: int | None, out: TextIO) -> int:
@@ -40,7 +48,7 @@ async def command(config: Config, action: str, delivery_id: int | None, out: Tex
 
 def _list(deliveries: list[Delivery], out: TextIO) -> None:
     if not deliveries:
-        out.write("the outbox is empty: nothing pending, dead or skipped\n")
+        out.write("the outbox is empty: nothing pending, held, dead or skipped\n")
         return
     header = ("ID", "STATUS", "TRIES", "NEXT ATTEMPT (UTC)", "EVENT", "RECIPIENT", "JOB", "REASON")
     rows = [header] + [_row(d) for d in deliveries]
@@ -57,12 +65,18 @@ def _row(d: Delivery) -> tuple[str, ...]:
         str(d.id),
         d.status.value,
         str(d.attempts),
-        due if d.status is DeliveryStatus.PENDING else "-",
+        due if d.status in (DeliveryStatus.PENDING, DeliveryStatus.HELD) else "-",
         d.event.kind.value,
-        job.submit_user_email or "-",
+        _recipient(d.recipient),
         _printable(job.name),
         _printable(d.last_error or ""),
     )
+
+
+def _recipient(to: Recipient) -> str:
+    if to.channel is ChannelKind.WEBHOOK:
+        return f"{WEBHOOK_PREFIX}{_printable(to.address)}"
+    return _printable(to.address) or "-"
 
 
 def _printable(text: str) -> str:

@@ -20,10 +20,11 @@ from typing import Protocol
 from notifier.core.diff import ALL_COMPANIES, DiffRules, Snapshot, diff
 from notifier.core.events import Event
 from notifier.core.jobs import ActiveJob
+from notifier.core.routing import RoutingRules, plan_all
 from notifier.core.state import TrackedState
 from notifier.ips.errors import IpsError, IpsFault, IpsPermanentError
 from notifier.metrics import Metrics
-from notifier.store.protocol import Store, StoreError
+from notifier.store.protocol import StateStore, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class Poller:
     def __init__(
         self,
         source: ActiveJobSource,
-        store: Store,
+        store: StateStore,
         rules: DiffRules,
         *,
         companies: Sequence[str],
@@ -77,10 +78,12 @@ class Poller:
         clock: Callable[[], datetime],
         on_events: Callable[[Sequence[Event]], None] = lambda events: None,
         rng: random.Random | None = None,
+        routing: RoutingRules | None = None,
     ) -> None:
         self._source = source
         self._store = store
         self._rules = rules
+        self._routing = routing or RoutingRules()
         self._interval = interval
         self._max_backoff = max(max_backoff, interval)
         self._metrics = metrics
@@ -120,7 +123,7 @@ class Poller:
             return []
         state, events, now = observed
         try:
-            await self._store.commit(state, events, now)
+            await self._store.commit(state, events, plan_all(events, self._routing), now)
         except StoreError as exc:
             # The state stays as last committed: the same changes are found again next round.
             if self.health.store_error is None:

@@ -12,6 +12,7 @@ METRIC_NAMES = (
     "notifier_active_jobs",
     "notifier_events_total",
     "notifier_emails_total",
+    "notifier_deliveries_total",
     "notifier_outbox_pending",
     "notifier_outbox_dead",
     "notifier_last_successful_poll_timestamp_seconds",

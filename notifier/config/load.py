@@ -15,10 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from notifier.config import schema
 from notifier.config.model import (
     Config,
+    DigestConfig,
     HttpConfig,
     IpsConfig,
     LogConfig,
@@ -29,6 +31,7 @@ from notifier.config.model import (
     StoreConfig,
 )
 from notifier.config.schema import Invalid, Key, Kind
+from notifier.config.tables import TABLES, TableError, read_tables
 from notifier.logs import register_secret
 
 DEFAULT_PATH = Path("/etc/notifier/notifier.toml")
@@ -40,6 +43,7 @@ _SECTION_TYPES: dict[str, type[Any]] = {
     "store": StoreConfig,
     "http": HttpConfig,
     "log": LogConfig,
+    "digest": DigestConfig,
 }
 
 
@@ -71,7 +75,8 @@ def config_path(path: str | Path | None, environ: Mapping[str, str] = os.environ
 def load_config(path: str | Path | None, environ: Mapping[str, str] = os.environ) -> Config:
     """Read, override, resolve passwords and check every key; raise ConfigError on any problem."""
     file = config_path(path, environ)
-    raw = _read_file(file)
+    document = _read_document(file)
+    raw = _read_file(file, document)
     raw.update(_environment(file, environ))
     values = {key: _convert(file, key, item) for key, item in raw.items()}
     sections: dict[str, dict[str, object]] = {name: {} for name in schema.SECTIONS}
@@ -88,9 +93,25 @@ def load_config(path: str | Path | None, environ: Mapping[str, str] = os.environ
             env_var = _key(section, name).env_var
             raise ConfigError(file, dotted, f"required: set it in [{section}] or in {env_var}")
     built = {name: _SECTION_TYPES[name](**fields) for name, fields in sections.items()}
-    config = Config(**built)
+    notify: NotifyConfig = built["notify"]
+    try:
+        routes, webhooks = read_tables(
+            document,
+            default_events=notify.events,
+            default_locale=notify.default_locale,
+            environ=environ,
+        )
+    except TableError as exc:
+        raise ConfigError(file, exc.where, exc.problem) from None
+    config = Config(**built, routes=routes, webhooks=webhooks)
     for secret in config.secrets():
         register_secret(secret)  # redacted from every log line from now on
+    for hook in webhooks:
+        # A URL's path or query may be its credential, and errors may quote them alone.
+        parts = urlsplit(hook.url.reveal())
+        for part in (f"{parts.path}?{parts.query}", parts.path, parts.query):
+            if part.strip("/?"):
+                register_secret(part)
     return config
 
 
@@ -100,7 +121,7 @@ def _key(section: str, name: str) -> Key:
     return key
 
 
-def _read_file(file: Path) -> dict[Key, _Raw]:
+def _read_document(file: Path) -> dict[str, Any]:
     try:
         with file.open("rb") as handle:
             document = tomllib.load(handle)
@@ -114,10 +135,17 @@ def _read_file(file: Path) -> dict[Key, _Raw]:
         raise ConfigError(file, "", f"invalid TOML: {exc}; fix the syntax there") from None
     except UnicodeDecodeError:
         raise ConfigError(file, "", "invalid TOML: the file is not UTF-8") from None
+    return document
+
+
+def _read_file(file: Path, document: Mapping[str, Any]) -> dict[Key, _Raw]:
     found: dict[Key, _Raw] = {}
     for section, table in document.items():
+        if section in TABLES:
+            continue  # arrays of tables: notifier.config.tables reads them
         if section not in schema.SECTIONS:
-            raise ConfigError(file, section, _unknown("section", section, list(schema.SECTIONS)))
+            known = [*schema.SECTIONS, *TABLES]
+            raise ConfigError(file, section, _unknown("section", section, known))
         if not isinstance(table, dict):
             raise ConfigError(file, section, f"expected a [{section}] table, got {table!r}")
         for name, value in table.items():

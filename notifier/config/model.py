@@ -10,8 +10,9 @@ import hmac
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from notifier.core.events import EventKind
+from notifier.core.events import EventKind, Outcome
 from notifier.core.jobs import JobType
 
 REDACTED = "***"
@@ -120,6 +121,7 @@ class NotifyConfig:
     job_types: tuple[JobType, ...] = ()
     deny: tuple[str, ...] = ()
     outcome_grace: float = 300.0
+    submitter: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,50 @@ class LogConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestConfig:
+    """`after`: messages one recipient gets one by one within `window` seconds; 0 = never a
+    digest."""
+
+    after: int = 0
+    window: float = 600.0
+
+
+class WebhookFormat(StrEnum):
+    JSON = "json"
+    SLACK = "slack"
+    TEAMS = "teams"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """One `[[webhook]]`. `url` is a Secret: a webhook URL's path or query often is the
+    credential (Slack, Teams), so only `shown_url` (scheme and host) is ever printed."""
+
+    name: str
+    url: Secret
+    format: WebhookFormat = WebhookFormat.JSON
+    secret: Secret = field(default_factory=Secret)
+    timeout: float = 10.0
+
+    @property
+    def shown_url(self) -> str:
+        return shown_url(self.url.reveal())
+
+
+@dataclass(frozen=True, slots=True)
+class RouteConfig:
+    """One `[[route]]`. Empty `companies`, `job_types`, `outcomes`: all. `to`: email
+    addresses and `webhook:<name>`s. `locale`: the language for these recipients."""
+
+    to: tuple[str, ...]
+    locale: str
+    events: tuple[EventKind, ...] = _DEFAULT_EVENTS
+    companies: tuple[str, ...] = ()
+    job_types: tuple[JobType, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     ips: IpsConfig
     smtp: SmtpConfig
@@ -171,10 +217,26 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    routes: tuple[RouteConfig, ...] = ()
+    webhooks: tuple[WebhookConfig, ...] = ()
 
     def secrets(self) -> tuple[Secret, ...]:
-        """Every password in this configuration, set or not."""
-        return (self.ips.password, self.smtp.password)
+        """Every password, webhook secret and webhook URL in this configuration."""
+        hooks = tuple(s for w in self.webhooks for s in (w.url, w.secret))
+        return (self.ips.password, self.smtp.password, *hooks)
+
+    def webhook(self, name: str) -> WebhookConfig | None:
+        return next((w for w in self.webhooks if w.name == name), None)
+
+
+def shown_url(url: str) -> str:
+    """What of a URL may be printed: its scheme and host (and port); the rest is `***`."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    rest = "/***" if parts.path.strip("/") or parts.query else ""
+    return f"{parts.scheme}://{host}{port}{rest}"
 
 
 def split_listen(listen: str) -> tuple[str, int]:

@@ -15,16 +15,41 @@ from pathlib import Path
 from notifier.config import schema
 from notifier.config.model import REDACTED, Config, Secret
 
+Table = Mapping[str, object]
 
-def redacted(config: Config) -> dict[str, dict[str, object]]:
-    """Section -> TOML key -> value, with passwords as "*** (from credential ips-password)"."""
-    out: dict[str, dict[str, object]] = {}
+
+def redacted(config: Config) -> dict[str, Table | list[Table]]:
+    """Section -> TOML key -> value, with passwords as "*** (from credential ips-password)";
+    `route` and `webhook` are lists of tables, webhook URLs shown as scheme and host only."""
+    out: dict[str, Table | list[Table]] = {}
+    sections: dict[str, dict[str, object]] = {}
     for key in schema.KEYS:
         if not key.field:
             continue
         value = getattr(getattr(config, key.section), key.field)
-        out.setdefault(key.section, {})[key.name] = _printable(value)
+        sections.setdefault(key.section, {})[key.name] = _printable(value)
+    out.update(sections)
+    routes: list[Table] = [
+        {name: _printable(getattr(route, name)) for name in _ROUTE_KEYS} for route in config.routes
+    ]
+    hooks: list[Table] = [
+        {
+            "name": hook.name,
+            "url": hook.shown_url,
+            "format": hook.format.value,
+            "secret": _printable(hook.secret),
+            "timeout": hook.timeout,
+        }
+        for hook in config.webhooks
+    ]
+    if routes:
+        out["route"] = routes
+    if hooks:
+        out["webhook"] = hooks
     return out
+
+
+_ROUTE_KEYS = ("companies", "job_types", "events", "outcomes", "to", "locale")
 
 
 def _printable(value: object) -> object:
@@ -41,14 +66,17 @@ def _printable(value: object) -> object:
     return value
 
 
-def to_toml(document: Mapping[str, Mapping[str, object]]) -> str:
-    """A TOML rendering of `redacted(...)` (tables of strings, numbers, booleans and lists)."""
+def to_toml(document: Mapping[str, Table | list[Table]]) -> str:
+    """A TOML rendering of `redacted(...)`: tables and arrays of tables of strings, numbers,
+    booleans and lists."""
     lines: list[str] = []
-    for section, table in document.items():
-        if lines:
-            lines.append("")
-        lines.append(f"[{section}]")
-        lines.extend(f"{name} = {_value(value)}" for name, value in table.items())
+    for section, tables in document.items():
+        many = isinstance(tables, list)
+        for table in tables if isinstance(tables, list) else [tables]:
+            if lines:
+                lines.append("")
+            lines.append(f"[[{section}]]" if many else f"[{section}]")
+            lines.extend(f"{name} = {_value(value)}" for name, value in table.items())
     return "\n".join(lines) + "\n"
 
 

@@ -290,6 +290,7 @@ KEYS: tuple[Key, ...] = (
         ),
         ("deny", Kind.STR_LIST, listed(deny_entry, 'a list of addresses or "@domain"s')),
         ("outcome_grace", Kind.FLOAT, seconds),
+        ("submitter", Kind.BOOL, boolean),
     ),
     *_keys(
         "smtp",
@@ -308,6 +309,11 @@ KEYS: tuple[Key, ...] = (
         ("ca_file", Kind.STR, optional_file),
     ),
     *_keys("store", ("path", Kind.STR, path)),
+    *_keys(
+        "digest",
+        ("after", Kind.INT, whole(0, 1_000_000)),
+        ("window", Kind.FLOAT, seconds),
+    ),
     *_keys("http", ("listen", Kind.STR, listen)),
     *_keys(
         "log",

@@ -3,7 +3,8 @@
 Owns the headers every email carries (see docs/DESIGN.md, "What every email carries"), the MIME
 layout (multipart/alternative: text, then HTML, both UTF-8 in a 7-bit transfer encoding),
 and makes sure nothing from IPS can add a header or a recipient. Never renders text
-(`render.py`), never validates or routes addresses (the dispatcher does) and never sends.
+(`render.py`), never validates or routes addresses (routing and the email channel do)
+and never sends.
 
 The email is written directly as bytes rather than through an `EmailMessage`: building one
 parses every header into an object, and sending it flattens and refolds them all again,
@@ -91,9 +92,16 @@ class OutgoingEmail:
         return parsed
 
 
-def message_id(event: Event) -> str:
-    """Stable across retries and replays, so a repeated email is recognisably the same."""
-    return f"<{event.id}@{MESSAGE_ID_DOMAIN}>"
+def message_id(event: Event, to: str | None = None) -> str:
+    """Stable across retries and replays, so a repeated email is recognisably the same.
+
+    The submitter's email has the event's id; another recipient's (a route's) has the event
+    and the address, so that each recipient's copy is its own message.
+    """
+    if to is None or _same_address(to, event.job.submit_user_email):
+        return f"<{event.id}@{MESSAGE_ID_DOMAIN}>"
+    tag = hashlib.blake2b(to.strip().casefold().encode(), digest_size=6).hexdigest()
+    return f"<{event.id}.{tag}@{MESSAGE_ID_DOMAIN}>"
 
 
 def thread_root_id(event: Event) -> str:
@@ -106,12 +114,17 @@ def build_message(
     completion: Completion | None,
     *,
     sender: str,
+    to: str | None = None,
+    locale: str | None = None,
     default_locale: str = "en",
     timezone: str = "UTC",
 ) -> OutgoingEmail:
-    """The complete email for `event`, to its job's submitter, in the job's language."""
-    recipient = _address(event.job.submit_user_email, "recipient")
-    rendered = render_bodies(event, completion, default_locale=default_locale, timezone=timezone)
+    """The complete email for `event`, to `to` (default: its job's submitter), in `locale`
+    (default: the job's language)."""
+    recipient = _address(event.job.submit_user_email if to is None else to, "recipient")
+    rendered = render_bodies(
+        event, completion, locale=locale, default_locale=default_locale, timezone=timezone
+    )
     return assemble(event, completion, rendered, sender=_address(sender, "sender"), to=recipient)
 
 
@@ -126,7 +139,7 @@ def assemble(
     """Headers and parts around already rendered bodies."""
     from_line, envelope_sender = _sender(sender)
     at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=UTC)
-    mid = message_id(event)
+    mid = message_id(event, to)
     root = thread_root_id(event)
     # "=_" cannot occur in quoted-printable or base64 text, so no body can hold the boundary.
     boundary = "=_" + hashlib.blake2b(event.id.encode(), digest_size=12).hexdigest()
@@ -219,6 +232,10 @@ def _address(value: str | None, role: str) -> str:
             f"the {role} address contains control characters, line breaks or an encoded word"
         )
     return value.strip()
+
+
+def _same_address(one: str, other: str | None) -> bool:
+    return other is not None and one.strip().casefold() == other.strip().casefold()
 
 
 def _transfer_encoding(body: str) -> str:

@@ -130,11 +130,13 @@ def render_bodies(
     event: Event,
     completion: Completion | None,
     *,
+    locale: str | None = None,
     default_locale: str = "en",
     timezone: str = "UTC",
 ) -> RenderedEmail:
-    """Subject, text and HTML of the email for `event`, in its job's negotiated locale."""
-    catalog = negotiate_locale(event.job.locale, default_locale)
+    """Subject, text and HTML of the email for `event`, in `locale` (a route's) or else its
+    job's, negotiated."""
+    catalog = negotiate_locale(locale or event.job.locale, default_locale)
     gettext = translations(catalog).gettext
     fmt = Formatter.for_catalog(catalog, timezone)
     status = status_of(event, completion)

@@ -1,7 +1,13 @@
-"""The store's contract: what the daemon and the dispatcher may ask of persistence.
+"""The store's contract, split by who needs what: the poller (`StateStore`), the delivery
+loop (`DeliveryStore`) and the operator's commands (`OperatorStore`). `Store` is all three.
 
-SQLite implements it today; a PostgreSQL implementation can follow without touching core/
-or mail/. Every method is async: implementations keep blocking work off the event loop.
+SQLite implements it today; a PostgreSQL implementation can follow without touching core/,
+delivery/ or mail/. Every method is async: implementations keep blocking work off the loop.
+
+The outbox holds deliveries keyed by (event, channel, recipient). An event's deliveries are
+written in the same transaction as the tracked state that implies them. A delivery is
+*ready* when what it needs is known (for `finished`: the outcome); only ready deliveries
+are ever returned as due. A *held* delivery waits for its recipient's digest.
 """
 
 from __future__ import annotations
@@ -13,34 +19,60 @@ from enum import StrEnum
 from typing import Protocol
 
 from notifier.core.events import Completion, Event
+from notifier.core.routing import ChannelKind, PlannedDelivery, Recipient
 from notifier.core.state import TrackedState
 
 
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
+    HELD = "held"
     SENT = "sent"
     DEAD = "dead"
     SKIPPED = "skipped"
 
 
+OWED = (DeliveryStatus.PENDING, DeliveryStatus.HELD)
+"""The statuses of deliveries still to be made."""
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One outbox row: the email owed for one event to its job's submitter.
+    """One outbox row: the message owed to one recipient about one event.
 
     `pending_since` is when the row last became pending: its creation, or an operator's
     `retry`. A maximum age counts from it, so a retried delivery gets a fresh chance.
+    `next_attempt_at` is, for a held delivery, when its digest is due. `receipt` is what the
+    channel answered (the email's Message-ID).
     """
 
     id: int
     event: Event
+    recipient: Recipient
     status: DeliveryStatus
     attempts: int
     created_at: datetime
     next_attempt_at: datetime
     last_error: str | None = None
-    message_id: str | None = None
+    receipt: str | None = None
     completion: Completion | None = None
     pending_since: datetime | None = None
+
+    @property
+    def channel(self) -> ChannelKind:
+        return self.recipient.channel
+
+
+@dataclass(frozen=True, slots=True)
+class BurstHistory:
+    """One recipient's recent past on one channel, for the digest decision: when messages
+    went out to it (a digest counts once), and until when its held deliveries wait."""
+
+    sends: tuple[datetime, ...] = ()
+    held_until: datetime | None = None
+
+
+RecipientKey = tuple[ChannelKind, str]
+OutboxCounts = Mapping[tuple[ChannelKind, DeliveryStatus], int]
 
 
 class StoreError(Exception):
@@ -51,44 +83,88 @@ class StoreUnavailableError(StoreError):
     """The store cannot be written (disk full, read-only, locked): stop taking work."""
 
 
-class Store(Protocol):
+class StateStore(Protocol):
+    """What the poller needs."""
+
     async def load_state(self) -> TrackedState:
         """The tracked state as last committed (empty on a new store)."""
         ...
 
-    async def commit(self, state: TrackedState, events: Sequence[Event], now: datetime) -> None:
-        """Write the new state and one pending delivery per event in ONE transaction.
+    async def commit(
+        self,
+        state: TrackedState,
+        events: Sequence[Event],
+        deliveries: Sequence[PlannedDelivery],
+        now: datetime,
+    ) -> None:
+        """Write the new state, the events and the deliveries they imply in ONE transaction.
 
-        Only rows that changed since the last commit are written. An event whose id is
-        already in the outbox is not added again.
+        A planned delivery with a `skip` reason is recorded skipped. An event already stored
+        is not added again, nor a delivery already there for the same (event, channel,
+        recipient).
         """
         ...
 
+
+class DeliveryStore(Protocol):
+    """What the delivery loop needs."""
+
+    async def awaiting_completion(self) -> list[Event]:
+        """`finished` events with deliveries owed whose outcome is not known yet."""
+        ...
+
+    async def set_completions(self, completions: Mapping[str, Completion], now: datetime) -> None:
+        """Each event's (by id) outcome, in one transaction. Its deliveries become ready;
+        those planned for other outcomes only (a route's `outcomes`) are skipped."""
+        ...
+
     async def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
-        """Pending deliveries whose next attempt is due, oldest first."""
+        """Ready pending deliveries whose next attempt is due, oldest first."""
         ...
 
-    async def awaiting_completion(self) -> list[Delivery]:
-        """Pending `finished` deliveries whose outcome is not known yet."""
+    async def due_digests(self, now: datetime, limit: int) -> list[Delivery]:
+        """Held deliveries of every recipient whose digest is due (any of its held rows is),
+        all of that recipient's held rows, grouped by recipient, oldest first."""
         ...
 
-    async def set_completions(self, completions: Mapping[int, Completion]) -> None:
-        """Each delivery's (by id) outcome, in one transaction."""
+    async def burst_history(
+        self, recipients: Sequence[Recipient], since: datetime
+    ) -> dict[RecipientKey, BurstHistory]:
+        """For each recipient (by `Recipient.key`): its sends since `since` and its hold."""
         ...
 
-    async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None: ...
+    async def hold(self, delivery_ids: Sequence[int], until: datetime, now: datetime) -> None:
+        """Hold these deliveries for their recipient's digest, due at `until`."""
+        ...
+
+    async def mark_sent(self, delivery_ids: Sequence[int], receipt: str, now: datetime) -> None:
+        """Sent (one message, or one digest of all of them), with the channel's receipt."""
+        ...
 
     async def mark_retry(
-        self, delivery_id: int, error: str, next_attempt_at: datetime, now: datetime
-    ) -> None: ...
+        self, delivery_ids: Sequence[int], error: str, next_attempt_at: datetime, now: datetime
+    ) -> None:
+        """Failed for now; tried again at `next_attempt_at` (held ones stay held)."""
+        ...
 
-    async def mark_dead(self, delivery_id: int, error: str, now: datetime) -> None: ...
+    async def mark_dead(self, delivery_ids: Sequence[int], error: str, now: datetime) -> None: ...
 
     async def mark_skipped(self, delivery_id: int, reason: str, now: datetime) -> None: ...
 
-    async def reschedule_pending(self, now: datetime) -> int:
-        """Make every pending delivery due now (the mail server is back); returns how many."""
+    async def reschedule_pending(
+        self, now: datetime, channel: ChannelKind, recipient: str | None = None
+    ) -> int:
+        """Make every pending delivery of the channel (and recipient, if given) due now: the
+        far end is back. Held deliveries keep their digest's time. Returns how many."""
         ...
+
+    async def check_writable(self) -> None:
+        """Raise StoreUnavailableError when a write would fail now."""
+        ...
+
+
+class OperatorStore(Protocol):
+    """What `notifier outbox`, the status line and the metrics need."""
 
     async def list_deliveries(
         self, statuses: Sequence[DeliveryStatus], limit: int = 1000
@@ -99,13 +175,20 @@ class Store(Protocol):
         ...
 
     async def drop(self, delivery_id: int, now: datetime) -> bool:
-        """Give up a pending delivery: it becomes dead with reason 'dropped by operator'."""
+        """Give up an owed delivery: it becomes dead with reason 'dropped by operator'."""
         ...
 
-    async def counts(self) -> dict[DeliveryStatus, int]: ...
-
-    async def check_writable(self) -> None:
-        """Raise StoreUnavailableError when a write would fail now."""
+    async def prune(self, before: datetime) -> int:
+        """Forget sent and skipped deliveries last touched before `before` (and events left
+        without deliveries); returns how many deliveries."""
         ...
+
+    async def counts(self) -> OutboxCounts:
+        """Deliveries by (channel, status); absent pairs are 0."""
+        ...
+
+
+class Store(StateStore, DeliveryStore, OperatorStore, Protocol):
+    """Everything, for the daemon that wires the parts."""
 
     async def close(self) -> None: ...

@@ -17,15 +17,17 @@ from notifier.core.codec import (
     encode_completion,
     encode_tracked_job,
 )
-from notifier.core.events import Completion
+from notifier.core.events import Completion, Outcome
+from notifier.core.routing import ChannelKind, Recipient
 from notifier.core.state import JobKey, TrackedState
 from notifier.store.protocol import Delivery, DeliveryStatus
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 DELIVERY_SELECT = (
-    "SELECT id, event, status, attempts, created_at, next_attempt_at, last_error,"
-    " message_id, completion, pending_since FROM deliveries"
+    "SELECT d.id, e.event, d.channel, d.recipient, d.locale, d.status, d.attempts,"
+    " d.created_at, d.next_attempt_at, d.last_error, d.receipt, e.completion, d.pending_since"
+    " FROM deliveries AS d JOIN events AS e ON e.id = d.event_id"
 )
 
 
@@ -46,19 +48,31 @@ def completion_text(completion: Completion) -> str:
 
 
 def delivery(row: tuple[object, ...]) -> Delivery:
-    (ident, event, status, attempts, created, due, error, message_id, completion, since) = row
+    (ident, event, channel, address, locale, status, attempts, created, due, error) = row[:10]
+    receipt, completion, since = row[10:]
     return Delivery(
         id=int(str(ident)),
         event=decode_event(str(event)),
+        recipient=Recipient(
+            ChannelKind(str(channel)), str(address), None if locale is None else str(locale)
+        ),
         status=DeliveryStatus(str(status)),
         attempts=int(str(attempts)),
         created_at=from_micros(int(str(created))),
         next_attempt_at=from_micros(int(str(due))),
         last_error=None if error is None else str(error),
-        message_id=None if message_id is None else str(message_id),
+        receipt=None if receipt is None else str(receipt),
         completion=None if completion is None else decode_completion(str(completion)),
         pending_since=from_micros(int(str(since))),
     )
+
+
+def outcomes_text(outcomes: frozenset[Outcome]) -> str:
+    return ",".join(sorted(o.value for o in outcomes))
+
+
+def outcomes_of(text: str) -> frozenset[Outcome]:
+    return frozenset(Outcome(part) for part in text.split(",") if part)
 
 
 def load_state(conn: sqlite3.Connection) -> TrackedState:

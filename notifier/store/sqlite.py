@@ -25,12 +25,21 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from notifier.core.codec import CodecError, encode_event
-from notifier.core.events import Completion, Event, EventKind
+from notifier.core.codec import CodecError
+from notifier.core.events import Completion, Event
+from notifier.core.routing import ChannelKind, PlannedDelivery, Recipient
 from notifier.core.state import TrackedState
-from notifier.store import rows
-from notifier.store.protocol import Delivery, DeliveryStatus, StoreError, StoreUnavailableError
-from notifier.store.schema import migrate
+from notifier.store import outbox, rows
+from notifier.store.protocol import (
+    BurstHistory,
+    Delivery,
+    DeliveryStatus,
+    RecipientKey,
+    StoreError,
+    StoreUnavailableError,
+)
+from notifier.store.schema import fold, migrate
+from notifier.store.transaction import Transaction, store_error
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +47,6 @@ T = TypeVar("T")
 
 DROPPED_BY_OPERATOR = "dropped by operator"
 _MAX_ERROR_TEXT = 2000
-
-# What the operator must hear for the SQLite errors that mean "cannot write now".
-_UNAVAILABLE = {
-    "SQLITE_FULL": "the disk (or the store's size limit) is full",
-    "SQLITE_READONLY": "the file or its directory is read-only",
-    "SQLITE_CANTOPEN": "the file cannot be opened",
-    "SQLITE_PERM": "permission denied",
-    "SQLITE_BUSY": "another process holds the write lock",
-    "SQLITE_LOCKED": "the database is locked",
-    "SQLITE_IOERR": "an I/O error occurred",
-}
 
 
 class SqliteStore:
@@ -83,99 +81,131 @@ class SqliteStore:
     def path(self) -> Path:
         return self._path
 
-    # -- the Store protocol --------------------------------------------------------------
+    # -- the poller's: StateStore --------------------------------------------------------
 
     async def load_state(self) -> TrackedState:
         return await self._run(lambda: self._committed)
 
-    async def commit(self, state: TrackedState, events: Sequence[Event], now: datetime) -> None:
-        await self._run(self._commit, state, list(events), rows.micros(now))
+    async def commit(
+        self,
+        state: TrackedState,
+        events: Sequence[Event],
+        deliveries: Sequence[PlannedDelivery],
+        now: datetime,
+    ) -> None:
+        await self._run(self._commit, state, list(events), list(deliveries), rows.micros(now))
+
+    # -- the delivery loop's: DeliveryStore ------------------------------------------------
+
+    async def awaiting_completion(self) -> list[Event]:
+        return await self._run(lambda: outbox.awaiting(self._connection()))
+
+    async def set_completions(self, completions: Mapping[str, Completion], now: datetime) -> None:
+        await self._run(self._set_completions, dict(completions), rows.micros(now))
 
     async def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
-        sql = "status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?"
+        sql = (
+            "d.status = 'pending' AND d.ready = 1 AND d.next_attempt_at <= ? ORDER BY d.id LIMIT ?"
+        )
         return await self._run(self._select, sql, (rows.micros(now), limit))
 
-    async def awaiting_completion(self) -> list[Delivery]:
-        sql = "status = 'pending' AND kind = ? AND completion IS NULL ORDER BY id"
-        return await self._run(self._select, sql, (EventKind.FINISHED.value,))
-
-    async def set_completions(self, completions: Mapping[int, Completion]) -> None:
-        sql = "UPDATE deliveries SET completion = ? WHERE id = ?"
-        args = [(rows.completion_text(c), delivery_id) for delivery_id, c in completions.items()]
-        await self._run(self._update_each, sql, args)
-
-    async def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
+    async def due_digests(self, now: datetime, limit: int) -> list[Delivery]:
         sql = (
-            "UPDATE deliveries SET status = 'sent', message_id = ?, attempts = attempts + 1,"
-            " updated_at = ? WHERE id = ?"
+            "d.status = 'held' AND (d.channel, d.recipient_key) IN (SELECT channel,"
+            " recipient_key FROM deliveries WHERE status = 'held' AND next_attempt_at <= ?)"
+            " ORDER BY d.channel, d.recipient_key, d.id LIMIT ?"
         )
-        await self._mark(sql, (message_id, rows.micros(now), delivery_id))
+        return await self._run(self._select, sql, (rows.micros(now), limit))
+
+    async def burst_history(
+        self, recipients: Sequence[Recipient], since: datetime
+    ) -> dict[RecipientKey, BurstHistory]:
+        keys = list(dict.fromkeys(r.key for r in recipients))
+        return await self._run(
+            lambda: outbox.burst_history(self._connection(), keys, rows.micros(since))
+        )
+
+    async def hold(self, delivery_ids: Sequence[int], until: datetime, now: datetime) -> None:
+        sql = "UPDATE deliveries SET status = 'held', next_attempt_at = ?, updated_at = ?"
+        await self._mark(sql, (rows.micros(until), rows.micros(now)), delivery_ids, "'pending'")
+
+    async def mark_sent(self, delivery_ids: Sequence[int], receipt: str, now: datetime) -> None:
+        sql = (
+            "UPDATE deliveries SET status = 'sent', receipt = ?, attempts = attempts + 1,"
+            " updated_at = ?"
+        )
+        await self._mark(sql, (receipt, rows.micros(now)), delivery_ids)
 
     async def mark_retry(
-        self, delivery_id: int, error: str, next_attempt_at: datetime, now: datetime
+        self, delivery_ids: Sequence[int], error: str, next_attempt_at: datetime, now: datetime
     ) -> None:
         sql = (
             "UPDATE deliveries SET attempts = attempts + 1, last_error = ?,"
-            " next_attempt_at = ?, updated_at = ? WHERE id = ?"
+            " next_attempt_at = ?, updated_at = ?"
         )
-        args = (_error(error), rows.micros(next_attempt_at), rows.micros(now), delivery_id)
-        await self._mark(sql, args)
+        args = (_error(error), rows.micros(next_attempt_at), rows.micros(now))
+        await self._mark(sql, args, delivery_ids)
 
-    async def mark_dead(self, delivery_id: int, error: str, now: datetime) -> None:
+    async def mark_dead(self, delivery_ids: Sequence[int], error: str, now: datetime) -> None:
         sql = (
             "UPDATE deliveries SET status = 'dead', attempts = attempts + 1, last_error = ?,"
-            " updated_at = ? WHERE id = ?"
+            " updated_at = ?"
         )
-        await self._mark(sql, (_error(error), rows.micros(now), delivery_id))
+        await self._mark(sql, (_error(error), rows.micros(now)), delivery_ids)
 
     async def mark_skipped(self, delivery_id: int, reason: str, now: datetime) -> None:
-        sql = (
-            "UPDATE deliveries SET status = 'skipped', last_error = ?, updated_at = ? WHERE id = ?"
-        )
-        await self._mark(sql, (_error(reason), rows.micros(now), delivery_id))
+        sql = "UPDATE deliveries SET status = 'skipped', last_error = ?, updated_at = ?"
+        await self._mark(sql, (_error(reason), rows.micros(now)), [delivery_id])
 
-    async def reschedule_pending(self, now: datetime) -> int:
+    async def reschedule_pending(
+        self, now: datetime, channel: ChannelKind, recipient: str | None = None
+    ) -> int:
         at = rows.micros(now)
         sql = (
             "UPDATE deliveries SET next_attempt_at = ?, updated_at = ?"
-            " WHERE status = 'pending' AND next_attempt_at > ?"
+            " WHERE status = 'pending' AND next_attempt_at > ? AND channel = ?"
         )
-        return await self._run(self._update, sql, (at, at, at))
+        args: tuple[Any, ...] = (at, at, at, channel.value)
+        if recipient is not None:
+            sql += " AND recipient_key = ?"
+            args = (*args, fold(recipient))
+        return await self._run(self._update, sql, args)
+
+    # -- the operator's: OperatorStore -----------------------------------------------------
 
     async def list_deliveries(
         self, statuses: Sequence[DeliveryStatus], limit: int = 1000
     ) -> list[Delivery]:
         wanted = [DeliveryStatus(s).value for s in statuses]
         marks = ", ".join("?" * len(wanted))
-        sql = f"status IN ({marks}) ORDER BY id LIMIT ?"
+        sql = f"d.status IN ({marks}) ORDER BY d.id LIMIT ?"
         return await self._run(self._select, sql, (*wanted, limit))
 
     async def retry(self, delivery_id: int, now: datetime) -> bool:
         at = rows.micros(now)
         sql = (
             "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"
-            " pending_since = ?, updated_at = ? WHERE id = ? AND status IN ('dead', 'skipped')"
+            " pending_since = ?, updated_at = ?, ready = (SELECT CASE WHEN e.kind = 'finished'"
+            " AND e.completion IS NULL THEN 0 ELSE 1 END FROM events AS e"
+            " WHERE e.id = deliveries.event_id)"
+            " WHERE id = ? AND status IN ('dead', 'skipped')"
         )
         return await self._run(self._update, sql, (at, at, at, delivery_id)) == 1
 
     async def drop(self, delivery_id: int, now: datetime) -> bool:
         sql = (
             "UPDATE deliveries SET status = 'dead', last_error = ?, updated_at = ?"
-            " WHERE id = ? AND status = 'pending'"
+            " WHERE id = ? AND status IN ('pending', 'held')"
         )
         args = (DROPPED_BY_OPERATOR, rows.micros(now), delivery_id)
         return await self._run(self._update, sql, args) == 1
 
     async def prune(self, before: datetime) -> int:
-        """Forget sent and skipped deliveries last touched before `before`; returns how many.
+        """Keep `before` far in the past (weeks): an event whose rows are gone would be
+        accepted again if the tracked state were ever rolled back."""
+        return await self._run(self._prune, rows.micros(before))
 
-        Not part of the Store protocol. Keep `before` far in the past (weeks): an event
-        whose row is gone would be accepted again if the tracked state were ever rolled back.
-        """
-        sql = "DELETE FROM deliveries WHERE status IN ('sent', 'skipped') AND updated_at < ?"
-        return await self._run(self._update, sql, (rows.micros(before),))
-
-    async def counts(self) -> dict[DeliveryStatus, int]:
+    async def counts(self) -> dict[tuple[ChannelKind, DeliveryStatus], int]:
         return await self._run(self._counts)
 
     async def check_writable(self) -> None:
@@ -194,15 +224,25 @@ class SqliteStore:
 
     # -- group commit of the marks ---------------------------------------------------------
 
-    async def _mark(self, sql: str, args: tuple[Any, ...]) -> None:
-        """Update one delivery (its id last in `args`) and commit, together with the marks
+    async def _mark(
+        self, sql: str, args: tuple[Any, ...], ids: Sequence[int], status: str = ""
+    ) -> None:
+        """Update deliveries (`sql` is an UPDATE ... SET without WHERE; `status`, when given,
+        is the SQL list of statuses they must be in) and commit, together with the marks
         other tasks asked for meanwhile: with every commit synced to disk, one commit for a
         group keeps a burst of sends from queueing behind a sync each."""
-        mark = _Mark(sql, args, asyncio.get_running_loop().create_future())
+        where = f" WHERE id IN ({', '.join('?' * len(ids))})"
+        if status:
+            where += f" AND status IN ({status})"
+        mark = _Mark(sql + where, (*args, *ids), list(ids), self._loop_future())
         self._marks.append(mark)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_marks(), name="store-marks")
         await mark.done
+
+    @staticmethod
+    def _loop_future() -> asyncio.Future[None]:
+        return asyncio.get_running_loop().create_future()
 
     async def _flush_marks(self) -> None:
         while self._marks:
@@ -218,12 +258,11 @@ class SqliteStore:
                     mark.done.cancel()
                 raise
             for mark, count in zip(batch, counts, strict=True):
-                if count == 1:
+                if count == len(mark.ids):
                     _settle(mark.done, None)
                 else:
-                    _settle(
-                        mark.done, StoreError(f"store {self._path} has no delivery {mark.args[-1]}")
-                    )
+                    missing = ", ".join(str(i) for i in mark.ids)
+                    _settle(mark.done, StoreError(f"store {self._path} has no delivery {missing}"))
 
     # -- on the worker thread ------------------------------------------------------------
 
@@ -237,7 +276,7 @@ class SqliteStore:
         try:
             return fn(*args)
         except sqlite3.Error as exc:
-            raise _store_error(self._path, exc) from exc
+            raise store_error(self._path, exc) from exc
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise StoreUnavailableError(f"cannot open the store {self._path}: {reason}") from exc
@@ -270,21 +309,31 @@ class SqliteStore:
             raise StoreError(f"store {self._path} is not open")
         return self._conn
 
-    def _commit(self, state: TrackedState, events: list[Event], now: int) -> None:
+    def _commit(
+        self,
+        state: TrackedState,
+        events: list[Event],
+        planned: list[PlannedDelivery],
+        now: int,
+    ) -> None:
         conn = self._connection()
         changes = rows.StateChanges.between(self._committed, state)
-        outbox = [
-            (e.id, e.kind.value, e.thread_id, encode_event(e), now, now, now, now) for e in events
-        ]
-        with _transaction(conn):
+        with Transaction(conn):
             changes.write(conn)
-            conn.executemany(
-                "INSERT OR IGNORE INTO deliveries (event_id, kind, run_id, event, status,"
-                " created_at, pending_since, next_attempt_at, updated_at)"
-                " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-                outbox,
-            )
+            outbox.write(conn, events, planned, now)
         self._committed = state
+
+    def _set_completions(self, completions: dict[str, Completion], now: int) -> None:
+        conn = self._connection()
+        with Transaction(conn):
+            missing = outbox.set_completions(conn, completions, now)
+            if missing:  # raised inside: none of them is recorded
+                raise StoreError(f"store {self._path} has no event {missing}")
+
+    def _prune(self, before: int) -> int:
+        conn = self._connection()
+        with Transaction(conn):
+            return outbox.prune(conn, before)
 
     def _select(self, where: str, args: tuple[Any, ...]) -> list[Delivery]:
         cursor = self._connection().execute(f"{rows.DELIVERY_SELECT} WHERE {where}", args)
@@ -292,28 +341,20 @@ class SqliteStore:
 
     def _update(self, sql: str, args: tuple[Any, ...]) -> int:
         conn = self._connection()
-        with _transaction(conn):
+        with Transaction(conn):
             return conn.execute(sql, args).rowcount
 
     def _update_rows(self, updates: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
         """Each update's row count, all in one transaction."""
         conn = self._connection()
-        with _transaction(conn):
+        with Transaction(conn):
             return [conn.execute(sql, args).rowcount for sql, args in updates]
 
-    def _update_each(self, sql: str, many: list[tuple[Any, ...]]) -> None:
-        """One transaction; every row must exist, or none is changed."""
-        conn = self._connection()
-        with _transaction(conn):
-            for args in many:
-                if conn.execute(sql, args).rowcount != 1:
-                    raise StoreError(f"store {self._path} has no delivery {args[-1]}")
-
-    def _counts(self) -> dict[DeliveryStatus, int]:
-        found = dict.fromkeys(DeliveryStatus, 0)
-        sql = "SELECT status, count(*) FROM deliveries GROUP BY status"
-        for status, count in self._connection().execute(sql):
-            found[DeliveryStatus(status)] = int(count)
+    def _counts(self) -> dict[tuple[ChannelKind, DeliveryStatus], int]:
+        found = {(c, s): 0 for c in ChannelKind for s in DeliveryStatus}
+        sql = "SELECT channel, status, count(*) FROM deliveries GROUP BY channel, status"
+        for channel, status, count in self._connection().execute(sql):
+            found[(ChannelKind(channel), DeliveryStatus(status))] = int(count)
         return found
 
     def _probe(self) -> None:
@@ -326,34 +367,11 @@ class SqliteStore:
             self._conn = None
 
 
-class _transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (the commit's own included)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        if kind is None:
-            try:
-                self._conn.execute("COMMIT")
-                return
-            except BaseException:
-                self._rollback()
-                raise
-        self._rollback()
-
-    def _rollback(self) -> None:
-        if self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
-
-
 @dataclass(slots=True)
 class _Mark:
     sql: str
     args: tuple[Any, ...]
+    ids: list[int]
     done: asyncio.Future[None]
 
 
@@ -365,14 +383,6 @@ def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
         done.set_result(None)
     else:
         done.set_exception(error)
-
-
-def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    for prefix, meaning in _UNAVAILABLE.items():
-        if name.startswith(prefix):
-            return StoreUnavailableError(f"cannot write the store {path}: {meaning} ({exc})")
-    return StoreError(f"store {path}: {exc}")
 
 
 def _error(text: str) -> str:

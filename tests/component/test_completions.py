@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from notifier.core.events import Completion, Event, EventKind, Outcome, event_id
 from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
+from notifier.delivery.completions import JobLogCompletions, resolve_completions
 from notifier.ips.client import IpsClient
 from notifier.ips.errors import IpsTransportError
-from notifier.mail.completions import JobLogCompletions, resolve_completions
 from notifier.sim import Outcome as SimOutcome
 from notifier.sim import Simulator
-from notifier.store.protocol import Delivery, DeliveryStatus
 from tests import builders
 
 STARTED = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -43,15 +42,19 @@ def job(company: str, name: str) -> ActiveJob:
     )
 
 
+NUMBERS: dict[str, int] = {}
+"""Event id -> the number a test gave its finished event, to read results by number."""
+
+
 def finished(
-    delivery_id: int,
+    number: int,
     company: str,
     name: str,
     *,
     stopped: bool = False,
     listed: ActiveJob | None = None,
     at: datetime = FINISHED,
-) -> Delivery:
+) -> Event:
     j = listed or job(company, name)
     event = Event(
         id=event_id(company, j.job_handle, 1, EventKind.FINISHED, 0),
@@ -61,14 +64,12 @@ def finished(
         at=at,
         went_through_stopping=stopped,
     )
-    return Delivery(
-        id=delivery_id,
-        event=event,
-        status=DeliveryStatus.PENDING,
-        attempts=0,
-        created_at=FINISHED,
-        next_attempt_at=FINISHED,
-    )
+    NUMBERS[event.id] = number
+    return event
+
+
+def numbered(resolved: dict[str, Completion]) -> dict[int, Completion]:
+    return {NUMBERS[event]: completion for event, completion in resolved.items()}
 
 
 def job_log(company: str, name: str, *, errors: int = 0, warnings: int = 0) -> JobLog:
@@ -120,7 +121,9 @@ async def test_one_call_per_company_and_outcomes_from_the_logs() -> None:
         finished(3, "48", "Autumn"),
     ]
 
-    resolved = await resolve_completions(deliveries, source, FINISHED + timedelta(minutes=1), GRACE)
+    resolved = numbered(
+        await resolve_completions(deliveries, source, FINISHED + timedelta(minutes=1), GRACE)
+    )
 
     assert {i: c.outcome for i, c in resolved.items()} == {
         1: Outcome.FAILED,
@@ -137,8 +140,10 @@ async def test_one_call_per_company_and_outcomes_from_the_logs() -> None:
 async def test_a_job_without_its_log_yet_keeps_waiting_within_the_grace_period() -> None:
     source = ScriptedJobLogs(logs={"47": [job_log("47", "Other job")]})
 
-    resolved = await resolve_completions(
-        [finished(1, "47", "Spring")], source, FINISHED + GRACE / 2, GRACE
+    resolved = numbered(
+        await resolve_completions(
+            [finished(1, "47", "Spring")], source, FINISHED + GRACE / 2, GRACE
+        )
     )
 
     assert resolved == {}
@@ -152,8 +157,10 @@ async def test_no_log_after_the_grace_period_resolves_without_one(
 ) -> None:
     source = ScriptedJobLogs()
 
-    resolved = await resolve_completions(
-        [finished(1, "47", "Spring", stopped=stopped)], source, FINISHED + GRACE, GRACE
+    resolved = numbered(
+        await resolve_completions(
+            [finished(1, "47", "Spring", stopped=stopped)], source, FINISHED + GRACE, GRACE
+        )
     )
 
     assert resolved == {1: Completion(outcome=outcome)}
@@ -169,7 +176,9 @@ async def test_ips_failing_for_one_company_leaves_only_its_jobs_waiting_and_logs
         finished(3, "48", "Autumn"),
     ]
 
-    resolved = await resolve_completions(deliveries, source, FINISHED + timedelta(minutes=1), GRACE)
+    resolved = numbered(
+        await resolve_completions(deliveries, source, FINISHED + timedelta(minutes=1), GRACE)
+    )
 
     assert set(resolved) == {3}
     failures = [r for r in caplog.records if "company 47" in r.getMessage()]
@@ -181,11 +190,13 @@ async def test_ips_failing_for_one_company_leaves_only_its_jobs_waiting_and_logs
 async def test_ips_still_failing_after_the_grace_period_gives_outcome_unknown() -> None:
     source = ScriptedJobLogs(failing={"47"})
 
-    resolved = await resolve_completions(
-        [finished(1, "47", "Spring"), finished(2, "47", "Summer", stopped=True)],
-        source,
-        FINISHED + GRACE + timedelta(seconds=1),
-        GRACE,
+    resolved = numbered(
+        await resolve_completions(
+            [finished(1, "47", "Spring"), finished(2, "47", "Summer", stopped=True)],
+            source,
+            FINISHED + GRACE + timedelta(seconds=1),
+            GRACE,
+        )
     )
 
     assert resolved == {
@@ -194,19 +205,11 @@ async def test_ips_still_failing_after_the_grace_period_gives_outcome_unknown() 
     }
 
 
-async def test_deliveries_with_a_known_completion_cost_no_call() -> None:
-    source = ScriptedJobLogs()
-    known = replace(finished(1, "47", "Spring"), completion=Completion(outcome=Outcome.SUCCEEDED))
-
-    assert await resolve_completions([known], source, FINISHED, GRACE) == {}
-    assert source.calls == []
-
-
 async def test_the_bound_resolver_is_what_a_dispatcher_calls() -> None:
     source = ScriptedJobLogs(logs={"47": [job_log("47", "Spring")]})
     completions = JobLogCompletions(source)
 
-    resolved = await completions([finished(7, "47", "Spring")], FINISHED, GRACE)
+    resolved = numbered(await completions([finished(7, "47", "Spring")], FINISHED, GRACE))
 
     assert resolved[7].outcome is Outcome.SUCCEEDED
     assert resolved[7].duration == timedelta(minutes=59)
@@ -225,7 +228,7 @@ async def test_against_ips_over_http_one_companys_fault_does_not_hold_up_another
             finished(3, "99", "Elsewhere", at=now),  # a company this IPS user may not read
         ]
         async with IpsClient(sim.url, "demo@example.com", "demo", timeout=5) as ips:
-            resolved = await resolve_completions(deliveries, ips, now, GRACE)
+            resolved = numbered(await resolve_completions(deliveries, ips, now, GRACE))
 
     assert {i: c.outcome for i, c in resolved.items()} == {
         1: Outcome.FAILED,

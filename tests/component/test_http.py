@@ -93,7 +93,9 @@ async def test_metrics_exposes_every_documented_name(
     metrics.count_event(EventKind.STARTED, 2)
     metrics.count_email(EmailResult.SENT)
     metrics.count_email("dead")
-    metrics.set_outbox(pending=3, dead=1)
+    metrics.count_delivery("email", "sent", 3)
+    metrics.count_delivery("webhook", "retry")
+    metrics.set_outbox(pending={"email": 3, "webhook": 2}, dead=1)
 
     status, content_type, body = await get(server, "/metrics")
 
@@ -113,7 +115,11 @@ async def test_metrics_exposes_every_documented_name(
     assert 'notifier_emails_total{result="sent"} 1.0' in lines
     assert 'notifier_emails_total{result="dead"} 1.0' in lines
     assert 'notifier_emails_total{result="skipped"} 0.0' in lines
-    assert "notifier_outbox_pending 3.0" in lines
+    assert 'notifier_deliveries_total{channel="email",result="sent"} 3.0' in lines
+    assert 'notifier_deliveries_total{channel="webhook",result="retry"} 1.0' in lines
+    assert 'notifier_deliveries_total{channel="webhook",result="held"} 0.0' in lines
+    assert 'notifier_outbox_pending{channel="email"} 3.0' in lines
+    assert 'notifier_outbox_pending{channel="webhook"} 2.0' in lines
     assert "notifier_outbox_dead 1.0" in lines
     assert "notifier_last_successful_poll_timestamp_seconds 1.7e+09" in lines
 

@@ -17,6 +17,7 @@ import pytest
 from notifier.core.diff import DiffRules, Snapshot, diff
 from notifier.core.events import Completion, Event, EventKind, Outcome
 from notifier.core.jobs import ActiveJob, JobState, JobType
+from notifier.core.routing import ChannelKind, RoutingRules, plan_all
 from notifier.core.state import TrackedState
 from notifier.store.protocol import DeliveryStatus, StoreError, StoreUnavailableError
 from notifier.store.schema import MIGRATIONS
@@ -24,6 +25,7 @@ from notifier.store.sqlite import DROPPED_BY_OPERATOR, SqliteStore
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 RULES = DiffRules()
+ROUTING = RoutingRules()
 
 
 def active_job(handle: str, state: str = "Running", progress: int = 10) -> ActiveJob:
@@ -38,6 +40,18 @@ def poll(state: TrackedState, minutes: int, *jobs: ActiveJob) -> tuple[TrackedSt
     return diff(state, Snapshot({"47": list(jobs)}), T0 + timedelta(minutes=minutes), RULES)
 
 
+async def commit(
+    store: SqliteStore, state: TrackedState, events: list[Event], now: datetime
+) -> None:
+    """Commit as the poller does: the state, the events and their submitters' deliveries."""
+    await store.commit(state, events, plan_all(events, ROUTING), now)
+
+
+async def email_counts(store: SqliteStore) -> dict[DeliveryStatus, int]:
+    counts = await store.counts()
+    return {status: counts[(ChannelKind.EMAIL, status)] for status in DeliveryStatus}
+
+
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
     opened = await SqliteStore.open(tmp_path / "notifier.sqlite3")
@@ -48,9 +62,9 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
 async def started_jobs(store: SqliteStore, *names: str) -> tuple[TrackedState, list[Event]]:
     """A store that has seen an empty first poll, then these jobs start."""
     state, _ = poll(TrackedState(), 0)
-    await store.commit(state, [], T0)
+    await commit(store, state, [], T0)
     state, events = poll(state, 1, *(active_job(n) for n in names))
-    await store.commit(state, events, T0 + timedelta(minutes=1))
+    await commit(store, state, events, T0 + timedelta(minutes=1))
     return state, events
 
 
@@ -95,8 +109,8 @@ async def test_the_schema_is_migrated_and_a_newer_one_refused(tmp_path: Path) ->
 
 async def test_an_event_already_in_the_outbox_is_not_added_twice(store: SqliteStore) -> None:
     state, events = await started_jobs(store, "A")
-    await store.commit(state, events, T0 + timedelta(minutes=2))
-    assert (await store.counts())[DeliveryStatus.PENDING] == 1
+    await commit(store, state, events, T0 + timedelta(minutes=2))
+    assert (await email_counts(store))[DeliveryStatus.PENDING] == 1
 
 
 async def test_only_changed_rows_are_written(store: SqliteStore) -> None:
@@ -110,7 +124,7 @@ async def test_only_changed_rows_are_written(store: SqliteStore) -> None:
         )
     moved = [active_job(n, progress=60 if n == "J7" else 10) for n in names]
     state, events = poll(state, 2, *moved)
-    await store.commit(state, events, T0 + timedelta(minutes=2))
+    await commit(store, state, events, T0 + timedelta(minutes=2))
     with sqlite3.connect(store.path) as spy:
         assert spy.execute("SELECT n FROM writes").fetchone()[0] == 1
     assert [e.kind for e in events] == [EventKind.PROGRESS]
@@ -122,7 +136,7 @@ async def test_finished_jobs_leave_the_tracked_rows(tmp_path: Path) -> None:
     state, _ = await started_jobs(store, "A", "B")
     for minute in (2, 3):
         state, events = poll(state, minute, active_job("B"))
-        await store.commit(state, events, T0 + timedelta(minutes=minute))
+        await commit(store, state, events, T0 + timedelta(minutes=minute))
     await store.close()
     reopened = await SqliteStore.open(path)
     try:
@@ -130,7 +144,7 @@ async def test_finished_jobs_leave_the_tracked_rows(tmp_path: Path) -> None:
         assert list(reloaded.jobs) == [("47", "47|B|")]
         assert reloaded.last_run[("47", "47|A|")] == 1  # a comeback will be run 2
         awaiting = await reopened.awaiting_completion()
-        assert [(d.event.kind, d.event.job.name) for d in awaiting] == [(EventKind.FINISHED, "A")]
+        assert [(e.kind, e.job.name) for e in awaiting] == [(EventKind.FINISHED, "A")]
     finally:
         await reopened.close()
 
@@ -139,13 +153,13 @@ async def test_a_delivery_through_retry_and_send(store: SqliteStore) -> None:
     await started_jobs(store, "A")
     now = T0 + timedelta(minutes=5)
     (delivery,) = await store.due_deliveries(now, limit=10)
-    await store.mark_retry(delivery.id, "421 try later", now + timedelta(minutes=10), now)
+    await store.mark_retry([delivery.id], "421 try later", now + timedelta(minutes=10), now)
     assert await store.due_deliveries(now + timedelta(minutes=9), limit=10) == []
     (again,) = await store.due_deliveries(now + timedelta(minutes=10), limit=10)
     assert (again.attempts, again.last_error) == (1, "421 try later")
-    await store.mark_sent(delivery.id, "<abc@notifier>", now + timedelta(minutes=10))
+    await store.mark_sent([delivery.id], "<abc@notifier>", now + timedelta(minutes=10))
     (sent,) = await store.list_deliveries([DeliveryStatus.SENT])
-    assert (sent.message_id, sent.attempts) == ("<abc@notifier>", 2)
+    assert (sent.receipt, sent.attempts) == ("<abc@notifier>", 2)
     assert await store.due_deliveries(now + timedelta(days=1), limit=10) == []
 
 
@@ -153,8 +167,9 @@ async def test_the_backlog_is_due_at_once_when_the_mail_server_is_back(store: Sq
     await started_jobs(store, "A", "B", "C")
     now = T0 + timedelta(minutes=5)
     for delivery in await store.due_deliveries(now, limit=10):
-        await store.mark_retry(delivery.id, "connection refused", now + timedelta(hours=1), now)
-    assert await store.reschedule_pending(now) == 3
+        await store.mark_retry([delivery.id], "connection refused", now + timedelta(hours=1), now)
+    assert await store.reschedule_pending(now, ChannelKind.EMAIL) == 3
+    assert await store.reschedule_pending(now, ChannelKind.WEBHOOK) == 0
     assert len(await store.due_deliveries(now, limit=10)) == 3
     assert len(await store.due_deliveries(now, limit=2)) == 2
 
@@ -163,13 +178,14 @@ async def test_dead_and_dropped_deliveries_can_be_retried(store: SqliteStore) ->
     await started_jobs(store, "A", "B")
     now = T0 + timedelta(minutes=5)
     first, second = await store.due_deliveries(now, limit=10)
-    await store.mark_dead(first.id, "550 no such user", now)
+    await store.mark_dead([first.id], "550 no such user", now)
     assert await store.drop(second.id, now) is True
     assert await store.drop(second.id, now) is False  # no longer pending
     dead = await store.list_deliveries([DeliveryStatus.DEAD])
     assert [d.last_error for d in dead] == ["550 no such user", DROPPED_BY_OPERATOR]
-    assert await store.counts() == {
+    assert await email_counts(store) == {
         DeliveryStatus.PENDING: 0,
+        DeliveryStatus.HELD: 0,
         DeliveryStatus.SENT: 0,
         DeliveryStatus.DEAD: 2,
         DeliveryStatus.SKIPPED: 0,
@@ -193,10 +209,12 @@ async def test_skipped_deliveries_keep_their_reason(store: SqliteStore) -> None:
 async def test_a_completion_is_stored_with_its_delivery(store: SqliteStore) -> None:
     state, _ = await started_jobs(store, "A")
     state, events = poll(state, 2, active_job("A", "Done"))
-    await store.commit(state, events, T0 + timedelta(minutes=2))
+    await commit(store, state, events, T0 + timedelta(minutes=2))
     (waiting,) = await store.awaiting_completion()
     completion = Completion(Outcome.SUCCEEDED, ended_at=T0, duration=timedelta(minutes=61))
-    await store.set_completions({waiting.id: completion})
+    due = await store.due_deliveries(T0 + timedelta(hours=1), 10)
+    assert [d.event.kind for d in due] == [EventKind.STARTED], "finished is not ready before"
+    await store.set_completions({waiting.id: completion}, T0)
     assert await store.awaiting_completion() == []
     (done,) = [d for d in await store.due_deliveries(T0 + timedelta(hours=1), 10) if d.completion]
     assert done.completion == completion
@@ -205,13 +223,13 @@ async def test_a_completion_is_stored_with_its_delivery(store: SqliteStore) -> N
 async def test_completions_are_stored_all_or_none(store: SqliteStore) -> None:
     state, _ = await started_jobs(store, "A", "B")
     state, events = poll(state, 2, active_job("A", "Done"), active_job("B", "Done"))
-    await store.commit(state, events, T0 + timedelta(minutes=2))
+    await commit(store, state, events, T0 + timedelta(minutes=2))
     first, second = await store.awaiting_completion()
     done = Completion(Outcome.SUCCEEDED, ended_at=T0)
-    with pytest.raises(StoreError, match="no delivery 4242"):
-        await store.set_completions({first.id: done, 4242: done})
+    with pytest.raises(StoreError, match="no event 4242"):
+        await store.set_completions({first.id: done, "4242": done}, T0)
     assert len(await store.awaiting_completion()) == 2
-    await store.set_completions({first.id: done, second.id: done})
+    await store.set_completions({first.id: done, second.id: done}, T0)
     assert await store.awaiting_completion() == []
 
 
@@ -221,16 +239,16 @@ async def test_marks_made_at_once_are_each_recorded_and_one_bad_id_fails_alone(
     await started_jobs(store, "A", "B", "C")
     a, b, c = await store.due_deliveries(T0 + timedelta(minutes=1), limit=10)
     outcomes = await asyncio.gather(
-        store.mark_sent(a.id, "<a@notifier.test>", T0),
-        store.mark_sent(4242, "<missing@notifier.test>", T0),
-        store.mark_retry(b.id, "451 busy", T0 + timedelta(minutes=5), T0),
+        store.mark_sent([a.id], "<a@notifier.test>", T0),
+        store.mark_sent([4242], "<missing@notifier.test>", T0),
+        store.mark_retry([b.id], "451 busy", T0 + timedelta(minutes=5), T0),
         store.mark_skipped(c.id, "not notified", T0),
         return_exceptions=True,
     )
     assert outcomes[0] is None and outcomes[2] is None and outcomes[3] is None
     assert isinstance(outcomes[1], StoreError) and "no delivery 4242" in str(outcomes[1])
     (sent,) = await store.list_deliveries([DeliveryStatus.SENT])
-    assert (sent.id, sent.message_id) == (a.id, "<a@notifier.test>")
+    assert (sent.id, sent.receipt) == (a.id, "<a@notifier.test>")
     (pending,) = await store.list_deliveries([DeliveryStatus.PENDING])
     assert (pending.id, pending.attempts, pending.last_error) == (b.id, 1, "451 busy")
     (skipped,) = await store.list_deliveries([DeliveryStatus.SKIPPED])
@@ -242,14 +260,14 @@ async def test_a_mark_still_being_written_is_kept_when_the_store_closes(tmp_path
     store = await SqliteStore.open(path)
     await started_jobs(store, "A")
     (delivery,) = await store.due_deliveries(T0 + timedelta(minutes=1), limit=1)
-    marking = asyncio.create_task(store.mark_sent(delivery.id, "<a@notifier.test>", T0))
+    marking = asyncio.create_task(store.mark_sent([delivery.id], "<a@notifier.test>", T0))
     await asyncio.sleep(0)  # the mark is taken, its write not yet done
     marking.cancel()
     await store.close()
     reopened = await SqliteStore.open(path)
     try:
         (sent,) = await reopened.list_deliveries([DeliveryStatus.SENT])
-        assert sent.message_id == "<a@notifier.test>"
+        assert sent.receipt == "<a@notifier.test>"
     finally:
         await reopened.close()
 
@@ -257,7 +275,7 @@ async def test_a_mark_still_being_written_is_kept_when_the_store_closes(tmp_path
 async def test_old_sent_and_skipped_deliveries_can_be_pruned(store: SqliteStore) -> None:
     await started_jobs(store, "A", "B", "C")
     sent, skipped, pending = await store.due_deliveries(T0 + timedelta(minutes=1), limit=10)
-    await store.mark_sent(sent.id, "<a@b>", T0 + timedelta(days=1))
+    await store.mark_sent([sent.id], "<a@b>", T0 + timedelta(days=1))
     await store.mark_skipped(skipped.id, "not notified", T0 + timedelta(days=1))
     assert await store.prune(T0 + timedelta(days=1)) == 0
     assert await store.prune(T0 + timedelta(days=30)) == 2
@@ -271,7 +289,7 @@ async def test_a_missing_directory_is_reported_by_name(tmp_path: Path) -> None:
 
 async def test_marking_a_delivery_that_does_not_exist_is_an_error(store: SqliteStore) -> None:
     with pytest.raises(StoreError, match="no delivery 42"):
-        await store.mark_sent(42, "<x@y>", T0)
+        await store.mark_sent([42], "<x@y>", T0)
 
 
 async def test_naive_times_are_refused(store: SqliteStore) -> None:
@@ -287,9 +305,9 @@ async def test_a_full_store_says_so_and_keeps_the_last_committed_state(tmp_path:
         many = [replace(active_job(f"J{i}"), description="x" * 2000) for i in range(200)]
         bigger, events = poll(state, 2, *many)
         with pytest.raises(StoreUnavailableError, match=r"notifier\.sqlite3.*full"):
-            await store.commit(bigger, events, T0 + timedelta(minutes=2))
+            await commit(store, bigger, events, T0 + timedelta(minutes=2))
         assert await store.load_state() == state
-        assert (await store.counts())[DeliveryStatus.PENDING] == 1
+        assert (await email_counts(store))[DeliveryStatus.PENDING] == 1
     finally:
         await store.close()
 

@@ -10,11 +10,15 @@ from pathlib import Path
 
 from hypothesis import settings
 
-from notifier.core.events import Event
+from notifier.core.events import Event, EventKind
+from notifier.core.routing import RoutingRules, plan_all
 from notifier.core.state import TrackedState
 from notifier.store.protocol import DeliveryStatus
 from notifier.store.sqlite import SqliteStore
 from tests.unit.test_diff_stateful import DiffMachine
+
+EVERY_EVENT = RoutingRules(events=frozenset(EventKind))
+"""The submitter hears of every kind, so each event is one pending delivery."""
 
 
 class StoreBackedHistories(DiffMachine):
@@ -26,7 +30,8 @@ class StoreBackedHistories(DiffMachine):
         self.store = self.loop.run_until_complete(SqliteStore.open(self.path))
 
     def committed(self, state: TrackedState, events: list[Event]) -> None:
-        self.loop.run_until_complete(self.store.commit(state, events, self.now))
+        planned = plan_all(events, EVERY_EVENT)
+        self.loop.run_until_complete(self.store.commit(state, events, planned, self.now))
 
     def reload(self, state: TrackedState) -> TrackedState:
         self.check_outbox()

@@ -347,9 +347,13 @@ class World:
             sections.setdefault(section, {}).update(values)
         return sections
 
-    def config(self, name: str = "notifier.toml", **overrides: dict[str, object]) -> Path:
+    def config(
+        self, name: str = "notifier.toml", *, tables: str = "", **overrides: dict[str, object]
+    ) -> Path:
+        """The configuration file; `tables`: TOML text appended ([[route]], [[webhook]])."""
         path = self.dir / name
-        path.write_text(toml_text(self.sections(**overrides)), encoding="utf-8")
+        text = toml_text(self.sections(**overrides)) + tables
+        path.write_text(text, encoding="utf-8")
         return path
 
     @property

@@ -21,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from notifier.core.diff import DiffRules, Snapshot, diff
-from notifier.core.events import Event
+from notifier.core.events import Event, EventKind
 from notifier.core.jobs import ActiveJob, JobState, JobType
+from notifier.core.routing import ChannelKind, Recipient, Route, RoutingRules, plan_all
 from notifier.core.state import TrackedState
 from notifier.store.protocol import DeliveryStatus
 from notifier.store.sqlite import SqliteStore
@@ -56,6 +57,14 @@ def poll_time(poll: int) -> datetime:
     return T0 + timedelta(minutes=poll)
 
 
+EVERY_KIND = frozenset(EventKind)
+ROUTING = RoutingRules(
+    events=EVERY_KIND,
+    routes=(Route(to=(Recipient(ChannelKind.WEBHOOK, "ops", "en"),), events=EVERY_KIND),),
+)
+"""Each event: the submitter's email and a route's webhook, in the same transaction."""
+
+
 def poll_number(state: TrackedState) -> int:
     """The last round committed in `state` (0 before any)."""
     at = state.scopes.get("47")
@@ -70,7 +79,7 @@ async def commit_forever(path: str) -> None:
     while True:
         poll += 1
         state, events = diff(state, snapshot_at(poll), poll_time(poll), RULES)
-        await store.commit(state, events, poll_time(poll))
+        await store.commit(state, events, plan_all(events, ROUTING), poll_time(poll))
         print(poll, flush=True)
 
 
@@ -113,11 +122,13 @@ def kill_while_committing(path: Path, rng: random.Random) -> int:
     return acknowledged
 
 
-async def stored(path: Path) -> tuple[TrackedState, list[Event]]:
+async def stored(path: Path) -> tuple[TrackedState, list[Event], list[Event]]:
+    """The state, and the events of the outbox's email and webhook deliveries."""
     store = await SqliteStore.open(path)
     try:
         deliveries = await store.list_deliveries(list(DeliveryStatus), limit=1_000_000)
-        return await store.load_state(), [d.event for d in deliveries]
+        by = {c: [d.event for d in deliveries if d.channel is c] for c in ChannelKind}
+        return await store.load_state(), by[ChannelKind.EMAIL], by[ChannelKind.WEBHOOK]
     finally:
         await store.close()
 
@@ -129,9 +140,10 @@ def test_sigkill_during_commits_leaves_state_and_outbox_in_agreement(tmp_path: P
         acknowledged = kill_while_committing(path, rng)
         with sqlite3.connect(path) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        state, outbox = asyncio.run(stored(path))
+        state, outbox, posted = asyncio.run(stored(path))
         committed = poll_number(state)
         assert committed >= acknowledged, f"trial {trial}: an acknowledged commit was lost"
         expected_state, expected_events = replay(committed)
         assert state == expected_state, f"trial {trial}: state differs after round {committed}"
         assert outbox == expected_events, f"trial {trial}: outbox differs after round {committed}"
+        assert posted == expected_events, f"trial {trial}: webhooks differ after {committed}"

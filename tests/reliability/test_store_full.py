@@ -3,7 +3,7 @@
 In-process, because the disk is emulated with SqliteStore's `max_pages` (a store that may not
 grow fails the way a full disk does, SQLITE_FULL), which the `notifier run` command line has no
 option for. The daemon's own parts are used (`daemon.assemble`, `Daemon.run`): the real
-poller, dispatcher, IPS client and mailer, against the simulator and the SMTP sink.
+poller, delivery loop, IPS client and mailer, against the simulator and the SMTP sink.
 
 1. The daemon records the active jobs on a store with room.
 2. It starts again on the same file, now unable to grow; the jobs finish (with long

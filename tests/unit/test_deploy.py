@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from notifier.config import Config, IpsConfig, SmtpConfig, StoreConfig, load_config, schema
+from notifier.config.model import RouteConfig, WebhookConfig
+from notifier.config.tables import ROUTE_KEYS, WEBHOOK_KEYS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 EXAMPLE = DEPLOY / "notifier.toml.example"
@@ -45,7 +47,13 @@ def test_example_has_every_key_each_with_a_comment() -> None:
 
 def test_every_config_field_has_a_key() -> None:
     # A field added to a section without a schema key would never be read from the file.
+    arrays = {"routes": (RouteConfig, ROUTE_KEYS), "webhooks": (WebhookConfig, WEBHOOK_KEYS)}
     for section in (field.name for field in dataclasses.fields(Config)):
+        if section in arrays:
+            table_type, keys = arrays[section]
+            fields = {field.name for field in dataclasses.fields(table_type)}
+            assert fields == set(keys) - {"secret_file"}, section
+            continue
         section_type = type(getattr(_defaults(), section))
         fields = {field.name for field in dataclasses.fields(section_type)}
         keyed = {key.field for key in schema.KEYS if key.section == section}

@@ -1,13 +1,14 @@
-"""Completions of `finished` deliveries: their outcome, read from the IPS job logs.
+"""Completions of `finished` events: their outcome, read from the IPS job logs.
 
-Owns the fetching side: the pending finished deliveries are grouped by company, and each
+A `finished` event's deliveries are not ready before its outcome is known. Owns the
+fetching side: the finished events still waiting are grouped by company, and each
 company costs ONE getJobLogs call per round (companies asked concurrently), over the window
 core/outcome.py computes from the events; matching and outcome are core/outcome.py's (pure).
-An IPS failure for one company leaves its deliveries waiting (logged once per round, not
-once per delivery); the other companies proceed. Past the grace period, a delivery whose
+An IPS failure for one company leaves its events waiting (logged once per round, not
+once per event); the other companies proceed. Past the grace period, an event whose
 logs cannot be had is resolved without a log (`unknown`, or `stopped`), so no email waits
 forever.
-Never sends mail and never writes to the store.
+Never sends anything and never writes to the store.
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from notifier.core.events import Completion, Outcome
+from notifier.core.events import Completion, Event, Outcome
 from notifier.core.jobs import JobLog
 from notifier.core.outcome import job_log_window, resolve_completion
 from notifier.ips.errors import IpsError
-from notifier.store.protocol import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -44,46 +44,51 @@ class JobLogSource(Protocol):
 
 
 async def resolve_completions(
-    deliveries: Sequence[Delivery], source: JobLogSource, now: datetime, grace: timedelta
-) -> dict[int, Completion]:
-    """The completions known now, by delivery id; deliveries still waiting are left out."""
-    by_company: dict[str, list[Delivery]] = defaultdict(list)
-    for delivery in deliveries:
-        if delivery.completion is None:
-            by_company[delivery.event.job.company_handle].append(delivery)
+    events: Sequence[Event], source: JobLogSource, now: datetime, grace: timedelta
+) -> dict[str, Completion]:
+    """The completions known now, by event id; events still waiting are left out."""
+    by_company: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        by_company[event.job.company_handle].append(event)
     async with asyncio.TaskGroup() as group:
         # Companies are asked at the same time: one slow company does not hold up another.
         fetches = {
             company: group.create_task(_job_logs(source, company, waiting))
             for company, waiting in by_company.items()
         }
-    resolved: dict[int, Completion] = {}
+    resolved: dict[str, Completion] = {}
     for company, waiting in by_company.items():
         logs = fetches[company].result()
-        for delivery in waiting:
-            completion = _completion(delivery, logs, now, grace)
+        for event in waiting:
+            completion = _completion(event, logs, now, grace)
             if completion is not None:
-                resolved[delivery.id] = completion
+                resolved[event.id] = completion
     return resolved
 
 
 @dataclass(frozen=True, slots=True)
 class JobLogCompletions:
-    """`resolve_completions` bound to one source: what the dispatcher calls each round."""
+    """`resolve_completions` bound to one source: what the delivery loop calls each round."""
 
     source: JobLogSource
 
     async def __call__(
-        self, deliveries: Sequence[Delivery], now: datetime, grace: timedelta
-    ) -> dict[int, Completion]:
-        return await resolve_completions(deliveries, self.source, now, grace)
+        self, events: Sequence[Event], now: datetime, grace: timedelta
+    ) -> dict[str, Completion]:
+        return await resolve_completions(events, self.source, now, grace)
+
+
+def without_log(event: Event, now: datetime) -> Completion:
+    """What is known of a finished job when there is no job log source at all."""
+    known = resolve_completion(event, [], now, timedelta(0))
+    return known if known is not None else Completion(outcome=Outcome.UNKNOWN)
 
 
 async def _job_logs(
-    source: JobLogSource, company: str, waiting: Sequence[Delivery]
+    source: JobLogSource, company: str, waiting: Sequence[Event]
 ) -> list[JobLog] | None:
     """The company's logs over the window of its waiting events; None when IPS failed."""
-    start, end = job_log_window(delivery.event for delivery in waiting)
+    start, end = job_log_window(waiting)
     try:
         return await source.get_job_logs(company, start, end, JOB_LOG_ROWS)
     except IpsError as exc:
@@ -97,13 +102,12 @@ async def _job_logs(
 
 
 def _completion(
-    delivery: Delivery, logs: list[JobLog] | None, now: datetime, grace: timedelta
+    event: Event, logs: list[JobLog] | None, now: datetime, grace: timedelta
 ) -> Completion | None:
-    event = delivery.event
     if logs is not None:
         return resolve_completion(event, logs, now, grace)
     if now - event.at < grace:
         return None
     # IPS kept failing for the whole grace period: say what we know rather than nothing.
-    without_log = resolve_completion(event, [], now, grace)
-    return without_log if without_log is not None else Completion(outcome=Outcome.UNKNOWN)
+    without = resolve_completion(event, [], now, grace)
+    return without if without is not None else Completion(outcome=Outcome.UNKNOWN)

@@ -1,4 +1,5 @@
-"""The dispatcher over a real SQLite outbox, the real Mailer and an aiosmtpd server."""
+"""The delivery loop and the email channel over a real SQLite outbox, the real Mailer and an
+aiosmtpd server."""
 
 from __future__ import annotations
 
@@ -10,19 +11,21 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from functools import partial
 from pathlib import Path
 
 import pytest
 
-from notifier.core.events import Completion, Event, EventKind, Outcome, event_id
+from notifier.core.events import Event, EventKind, Outcome, event_id
 from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
-from notifier.core.routing import SKIP_KIND, RoutingRules
+from notifier.core.routing import SKIP_KIND, ChannelKind, RoutingRules, plan_all
 from notifier.core.state import TrackedState
+from notifier.delivery.channel import Item
+from notifier.delivery.completions import JobLogCompletions
+from notifier.delivery.loop import DeliveryLoop, DeliveryResult
+from notifier.delivery.retry import BASE_BACKOFF, RetryPolicy
 from notifier.ips.errors import IpsTransportError
-from notifier.mail.completions import JobLogCompletions
-from notifier.mail.dispatcher import BASE_BACKOFF, DeliveryResult, Dispatcher
-from notifier.mail.message import OutgoingEmail, build_message
+from notifier.mail.channel import EmailChannel, EmailSettings, MessageBuilder, localized_message
+from notifier.mail.message import OutgoingEmail
 from notifier.mail.sender import Mailer
 from notifier.store.protocol import Delivery, DeliveryStatus
 from notifier.store.sqlite import SqliteStore
@@ -88,11 +91,15 @@ def event(kind: EventKind = EventKind.STARTED, **job_fields: str | None) -> Even
     )
 
 
-def build(event: Event, completion: Completion | None) -> OutgoingEmail:
+SETTINGS = EmailSettings(sender="IPS Jobs <ips-jobs@example.com>", default_locale="en")
+
+
+def build(item: Item, *, to: str, locale: str | None, settings: EmailSettings) -> OutgoingEmail:
     """A plain stand-in for the localized renderer: enough for delivery to be checked."""
+    event, completion = item.event, item.completion
     message = EmailMessage()
-    message["From"] = "IPS Jobs <ips-jobs@example.com>"
-    message["To"] = event.job.submit_user_email or ""
+    message["From"] = settings.sender
+    message["To"] = to
     outcome = f" ({completion.outcome})" if completion is not None else ""
     message["Subject"] = f"{event.job.name}: {event.kind}{outcome}"
     message["Message-ID"] = f"<{event.id}@notifier.test>"
@@ -140,19 +147,37 @@ class World:
     mailer: Mailer
     clock: Clock
     results: list[DeliveryResult]
+    rules: RoutingRules = EVERY_KIND
 
-    def dispatcher(self, rules: RoutingRules = EVERY_KIND, **options: object) -> Dispatcher:
+    def loop(
+        self,
+        *,
+        max_backoff: float = 600.0,
+        max_age: float = 172_800.0,
+        rng: random.Random | None = None,
+        build: MessageBuilder = build,
+        mailer: Mailer | Observed | None = None,
+        **options: object,
+    ) -> DeliveryLoop:
+        retry = RetryPolicy(max_backoff=max_backoff, max_age=max_age, rng=rng or Ceiling())
         settings: dict[str, object] = {
             "clock": self.clock,
-            "rng": Ceiling(),
-            "on_result": self.results.append,
+            "retry": retry,
+            "on_result": self.count,
             "grace": timedelta(minutes=10),
         }
         settings.update(options)
-        return Dispatcher(self.store, self.mailer, build, rules, **settings)  # type: ignore[arg-type]
+        channel = EmailChannel(mailer or self.mailer, SETTINGS, build=build)
+        return DeliveryLoop(self.store, [channel], **settings)  # type: ignore[arg-type]
+
+    def count(self, channel: ChannelKind, result: DeliveryResult, deliveries: int) -> None:
+        assert channel is ChannelKind.EMAIL
+        self.results.append(result)
 
     async def enqueue(self, *events: Event, at: datetime | None = None) -> None:
-        await self.store.commit(TrackedState(), events, at or self.clock.now)
+        """Commit as the poller does, with the routing rules of this world."""
+        planned = plan_all(events, self.rules)
+        await self.store.commit(TrackedState(), events, planned, at or self.clock.now)
 
     async def deliveries(self) -> list[Delivery]:
         return await self.store.list_deliveries(ALL)
@@ -187,14 +212,14 @@ async def test_a_due_delivery_is_sent_to_the_submitter_and_recorded_with_its_mes
 ) -> None:
     await world.enqueue(event(email="Ana.Silva@Example.COM"))
 
-    report = await world.dispatcher().run_once(T0)
+    report = await world.loop().run_once(T0)
 
     [received] = world.sink.messages
     assert received.rcpt_tos == ("Ana.Silva@example.com",)
     assert received.message["Subject"] == "Spring catalogue: started"
     delivery = await world.only()
     assert delivery.status is DeliveryStatus.SENT
-    assert delivery.message_id == received.message["Message-ID"]
+    assert delivery.receipt == received.message["Message-ID"]
     assert report.sent == 1
     assert world.results == [DeliveryResult.SENT]
 
@@ -202,14 +227,11 @@ async def test_a_due_delivery_is_sent_to_the_submitter_and_recorded_with_its_mes
 async def test_the_localized_email_travels_whole_and_its_message_id_is_recorded(
     world: World,
 ) -> None:
-    localized = partial(
-        build_message, sender="IPS Jobs <ips-jobs@example.com>", default_locale="en"
-    )
     finished = replace(event(EventKind.FINISHED), job=replace(job(), locale="pt-BR"))
     await world.enqueue(finished)
-    dispatcher = Dispatcher(world.store, world.mailer, localized, EVERY_KIND, clock=world.clock)
+    loop = world.loop(build=localized_message)
 
-    await dispatcher.run_once(T0)
+    await loop.run_once(T0)
 
     [received] = world.sink.messages
     sent = received.message
@@ -218,15 +240,15 @@ async def test_the_localized_email_travels_whole_and_its_message_id_is_recorded(
     assert sent["X-IPS-Job-Event"] == "finished"
     assert sent["X-IPS-Job-Outcome"] == "unknown"
     assert "Spring catalogue" in sent["Subject"]
-    assert (await world.only()).message_id == sent["Message-ID"]
+    assert (await world.only()).receipt == sent["Message-ID"]
 
 
 async def test_a_4xx_is_retried_later_with_backoff_then_sent(world: World) -> None:
     world.sink.refuse_next(1, 451, "4.3.0 Mailbox busy")
     await world.enqueue(event())
-    dispatcher = world.dispatcher()
+    loop = world.loop()
 
-    first = await dispatcher.run_once(T0)
+    first = await loop.run_once(T0)
 
     delivery = await world.only()
     assert first.retry == 1
@@ -234,9 +256,9 @@ async def test_a_4xx_is_retried_later_with_backoff_then_sent(world: World) -> No
     assert delivery.attempts == 1
     assert delivery.last_error == "451 4.3.0 Mailbox busy"
     assert delivery.next_attempt_at == T0 + timedelta(seconds=BASE_BACKOFF)
-    assert await dispatcher.run_once(T0) == type(first)()  # not due yet: nothing happens
+    assert await loop.run_once(T0) == type(first)()  # not due yet: nothing happens
 
-    second = await dispatcher.run_once(world.clock.advance(BASE_BACKOFF))
+    second = await loop.run_once(world.clock.advance(BASE_BACKOFF))
 
     assert second.sent == 1
     assert (await world.only()).status is DeliveryStatus.SENT
@@ -245,12 +267,12 @@ async def test_a_4xx_is_retried_later_with_backoff_then_sent(world: World) -> No
 
 
 async def test_backoff_doubles_with_each_attempt_up_to_the_cap(world: World) -> None:
-    dispatcher = world.dispatcher(max_backoff=30.0)
+    policy = world.loop(max_backoff=30.0).retry_policy
 
-    ceilings = [dispatcher.backoff(attempts) for attempts in range(7)]
+    ceilings = [policy.backoff(attempts) for attempts in range(7)]
 
     assert ceilings == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
-    jittered = world.dispatcher(rng=random.Random(1), max_backoff=30.0)
+    jittered = world.loop(rng=random.Random(1), max_backoff=30.0).retry_policy
     delays = [jittered.backoff(5) for _ in range(200)]
     assert all(0.0 <= d <= 30.0 for d in delays)
     assert len({round(d, 3) for d in delays}) > 100  # full jitter spreads the retries
@@ -260,7 +282,7 @@ async def test_a_5xx_makes_the_delivery_dead_with_the_servers_reason(world: Worl
     world.sink.refuse_recipient("gone@example.com", 550, "5.1.1 No such user")
     await world.enqueue(event(email="gone@example.com"))
 
-    report = await world.dispatcher().run_once(T0)
+    report = await world.loop().run_once(T0)
 
     delivery = await world.only()
     assert report.dead == 1
@@ -271,14 +293,14 @@ async def test_a_5xx_makes_the_delivery_dead_with_the_servers_reason(world: Worl
 async def test_server_down_leaves_deliveries_pending_and_its_return_drains_them_at_once(
     world: World,
 ) -> None:
-    dispatcher = world.dispatcher()
+    loop = world.loop()
     await world.enqueue(event(name="First"), event(name="Second"))
     world.sink.stop()
 
     # A long outage: every round fails, the backoff grows.
     for _ in range(4):
         world.clock.now = min(d.next_attempt_at for d in await world.deliveries())
-        await dispatcher.run_once(world.clock.now)
+        await loop.run_once(world.clock.now)
     waiting = await world.deliveries()
     assert [d.status for d in waiting] == [DeliveryStatus.PENDING] * 2
     assert all(d.attempts == 4 for d in waiting)
@@ -287,13 +309,13 @@ async def test_server_down_leaves_deliveries_pending_and_its_return_drains_them_
 
     world.sink.start()
     await world.enqueue(event(name="Third"))
-    back = await dispatcher.run_once(world.clock.now)
+    back = await loop.run_once(world.clock.now)
 
     assert back.sent == 1
     assert back.rescheduled == 2
     pulled_in = [d for d in await world.deliveries() if d.status is DeliveryStatus.PENDING]
     assert [d.next_attempt_at for d in pulled_in] == [world.clock.now] * 2
-    drained = await dispatcher.run_once(world.clock.now)
+    drained = await loop.run_once(world.clock.now)
     assert drained.sent == 2
     assert {m.message["Subject"] for m in world.sink.messages} == {
         "First: started",
@@ -307,11 +329,11 @@ async def test_after_a_restart_the_first_success_makes_earlier_retries_due(
 ) -> None:
     world.sink.stop()
     await world.enqueue(event(name="Before the restart"))
-    await world.dispatcher().run_once(T0)
+    await world.loop().run_once(T0)
     assert (await world.only()).next_attempt_at > T0
     world.sink.start()
 
-    restarted = world.dispatcher()
+    restarted = world.loop()
     await world.enqueue(event(name="After the restart"))
     report = await restarted.run_once(T0)
 
@@ -324,7 +346,7 @@ async def test_a_delivery_failing_past_its_maximum_age_becomes_dead(world: World
     await world.enqueue(event(), at=T0 - timedelta(days=3))
     world.sink.stop()
 
-    report = await world.dispatcher(max_age=2 * 86400.0).run_once(T0)
+    report = await world.loop(max_age=2 * 86400.0).run_once(T0)
 
     delivery = await world.only()
     assert report.dead == 1
@@ -337,12 +359,13 @@ async def test_a_delivery_failing_past_its_maximum_age_becomes_dead(world: World
 
 
 async def test_an_event_kind_not_configured_is_skipped_with_the_reason(world: World) -> None:
+    world.rules = RoutingRules()
     await world.enqueue(event(EventKind.QUEUED))
 
-    report = await world.dispatcher(RoutingRules()).run_once(T0)
+    report = await world.loop().run_once(T0)
 
     delivery = await world.only()
-    assert report.skipped == 1
+    assert report == type(report)(), "skipped when committed: nothing left to do"
     assert delivery.status is DeliveryStatus.SKIPPED
     assert delivery.last_error == SKIP_KIND
     assert world.sink.messages == []
@@ -361,7 +384,7 @@ async def test_an_invalid_recipient_is_skipped_with_the_reason(
 ) -> None:
     await world.enqueue(event(email=email))
 
-    await world.dispatcher().run_once(T0)
+    await world.loop().run_once(T0)
 
     delivery = await world.only()
     assert delivery.status is DeliveryStatus.SKIPPED
@@ -372,20 +395,22 @@ async def test_an_invalid_recipient_is_skipped_with_the_reason(
 async def test_an_email_that_cannot_be_built_is_dead_and_the_others_still_go(
     world: World,
 ) -> None:
-    def fragile(event: Event, completion: Completion | None) -> OutgoingEmail:
-        if event.job.name == "Broken":
+    def fragile(
+        item: Item, *, to: str, locale: str | None, settings: EmailSettings
+    ) -> OutgoingEmail:
+        if item.event.job.name == "Broken":
             raise KeyError("missing template variable")
-        return build(event, completion)
+        return build(item, to=to, locale=locale, settings=settings)
 
     await world.enqueue(event(name="Broken"), event(name="Fine"))
-    dispatcher = Dispatcher(world.store, world.mailer, fragile, EVERY_KIND, clock=world.clock)
+    loop = world.loop(build=fragile)
 
-    report = await dispatcher.run_once(T0)
+    report = await loop.run_once(T0)
 
     broken, fine = await world.deliveries()
     assert (report.dead, report.sent) == (1, 1)
     assert broken.status is DeliveryStatus.DEAD
-    assert "cannot build the email" in (broken.last_error or "")
+    assert "cannot build the message" in (broken.last_error or "")
     assert fine.status is DeliveryStatus.SENT
 
 
@@ -394,17 +419,17 @@ async def test_an_email_that_cannot_be_built_is_dead_and_the_others_still_go(
 
 async def test_a_finished_job_is_mailed_once_its_outcome_is_known(world: World) -> None:
     ips = JobLogs()
-    dispatcher = world.dispatcher(completions=JobLogCompletions(ips))
+    loop = world.loop(completions=JobLogCompletions(ips))
     await world.enqueue(event(EventKind.FINISHED))
 
-    early = await dispatcher.run_once(T0 + timedelta(minutes=1))
+    early = await loop.run_once(T0 + timedelta(minutes=1))
 
     assert (early.waiting, early.sent) == (1, 0)
     assert (await world.only()).completion is None
     assert world.sink.messages == []
 
     ips.logs.append(job_log("Spring catalogue", errors=3))
-    later = await dispatcher.run_once(T0 + timedelta(minutes=2))
+    later = await loop.run_once(T0 + timedelta(minutes=2))
 
     delivery = await world.only()
     assert (later.waiting, later.sent) == (0, 1)
@@ -416,11 +441,11 @@ async def test_a_finished_job_is_mailed_once_its_outcome_is_known(world: World) 
 
 async def test_ips_down_past_the_grace_period_mails_the_outcome_as_unknown(world: World) -> None:
     ips = JobLogs(down=True)
-    dispatcher = world.dispatcher(completions=JobLogCompletions(ips))
+    loop = world.loop(completions=JobLogCompletions(ips))
     await world.enqueue(event(EventKind.FINISHED))
 
-    assert (await dispatcher.run_once(T0 + timedelta(minutes=5))).waiting == 1
-    report = await dispatcher.run_once(T0 + timedelta(minutes=10))
+    assert (await loop.run_once(T0 + timedelta(minutes=5))).waiting == 1
+    report = await loop.run_once(T0 + timedelta(minutes=10))
 
     assert report.sent == 1
     assert world.sink.messages[0].message["Subject"] == "Spring catalogue: finished (unknown)"
@@ -430,19 +455,19 @@ async def test_ips_is_asked_at_once_for_a_new_finished_job_then_only_every_ask_e
     world: World,
 ) -> None:
     ips = JobLogs()
-    dispatcher = world.dispatcher(completions=JobLogCompletions(ips), ask_every=30.0)
+    loop = world.loop(completions=JobLogCompletions(ips), ask_every=30.0)
     await world.enqueue(event(EventKind.FINISHED, name="A"))
 
-    await dispatcher.run_once(T0)
-    quiet = await dispatcher.run_once(T0 + timedelta(seconds=1))
+    await loop.run_once(T0)
+    quiet = await loop.run_once(T0 + timedelta(seconds=1))
     assert (ips.calls, quiet.waiting) == (1, 1)
 
     await world.enqueue(event(EventKind.FINISHED, name="B"))
-    await dispatcher.run_once(T0 + timedelta(seconds=2))
-    await dispatcher.run_once(T0 + timedelta(seconds=3))
+    await loop.run_once(T0 + timedelta(seconds=2))
+    await loop.run_once(T0 + timedelta(seconds=3))
     assert ips.calls == 2
 
-    await dispatcher.run_once(T0 + timedelta(seconds=32))
+    await loop.run_once(T0 + timedelta(seconds=32))
     assert ips.calls == 3
 
 
@@ -450,11 +475,11 @@ async def test_the_end_of_the_grace_period_does_not_wait_for_the_next_ask(
     world: World,
 ) -> None:
     ips = JobLogs()  # IPS answers, but never writes this job's log
-    dispatcher = world.dispatcher(completions=JobLogCompletions(ips), ask_every=3600.0)
+    loop = world.loop(completions=JobLogCompletions(ips), ask_every=3600.0)
     await world.enqueue(event(EventKind.FINISHED))
 
-    assert (await dispatcher.run_once(T0)).waiting == 1
-    report = await dispatcher.run_once(T0 + timedelta(minutes=10))
+    assert (await loop.run_once(T0)).waiting == 1
+    report = await loop.run_once(T0 + timedelta(minutes=10))
 
     assert report.sent == 1
     assert world.sink.messages[0].message["Subject"] == "Spring catalogue: finished (unknown)"
@@ -462,13 +487,13 @@ async def test_the_end_of_the_grace_period_does_not_wait_for_the_next_ask(
 
 async def test_a_finished_job_not_to_be_mailed_costs_no_job_log_call(world: World) -> None:
     ips = JobLogs()
-    rules = RoutingRules(events=frozenset({EventKind.STARTED}))
-    dispatcher = world.dispatcher(rules, completions=JobLogCompletions(ips))
+    world.rules = RoutingRules(events=frozenset({EventKind.STARTED}))
+    loop = world.loop(completions=JobLogCompletions(ips))
     await world.enqueue(event(EventKind.FINISHED))
 
-    report = await dispatcher.run_once(T0)
+    report = await loop.run_once(T0)
 
-    assert report.skipped == 1
+    assert report.waiting == 0
     assert ips.calls == 0
     assert (await world.only()).status is DeliveryStatus.SKIPPED
 
@@ -476,7 +501,7 @@ async def test_a_finished_job_not_to_be_mailed_costs_no_job_log_call(world: Worl
 async def test_without_a_job_log_source_finished_jobs_go_at_once(world: World) -> None:
     await world.enqueue(event(EventKind.FINISHED))
 
-    report = await world.dispatcher().run_once(T0)
+    report = await world.loop().run_once(T0)
 
     assert report.sent == 1
     assert world.sink.messages[0].message["Subject"] == "Spring catalogue: finished (unknown)"
@@ -487,7 +512,7 @@ async def test_waiting_finished_jobs_do_not_hold_up_other_deliveries(world: Worl
     await world.enqueue(*(event(EventKind.FINISHED, name=f"Job {i}") for i in range(5)))
     await world.enqueue(event(name="Started job"))
 
-    report = await world.dispatcher(completions=JobLogCompletions(ips), batch=2).run_once(T0)
+    report = await world.loop(completions=JobLogCompletions(ips), batch=2).run_once(T0)
 
     assert (report.waiting, report.sent) == (5, 1)
 
@@ -495,9 +520,9 @@ async def test_waiting_finished_jobs_do_not_hold_up_other_deliveries(world: Worl
 async def test_a_slow_ips_holds_up_only_the_finished_jobs_waiting_for_it(world: World) -> None:
     ips = JobLogs(logs=[job_log("Spring catalogue", errors=0)], answer=asyncio.Event())
     await world.enqueue(event(EventKind.FINISHED), event(name="Summer"))
-    dispatcher = world.dispatcher(completions=JobLogCompletions(ips))
+    loop = world.loop(completions=JobLogCompletions(ips))
 
-    round_ = asyncio.create_task(dispatcher.run_once(T0))
+    round_ = asyncio.create_task(loop.run_once(T0))
     [first] = await world.sink.wait_for_messages(1)
     assert first.message["Subject"] == "Summer: started"
     assert not round_.done()
@@ -516,8 +541,12 @@ async def test_a_slow_ips_holds_up_only_the_finished_jobs_waiting_for_it(world: 
 async def test_sends_are_bounded_by_the_concurrency(world: World) -> None:
     world.sink.set_delay(0.05)
     await world.enqueue(*(event(name=f"Job {i}") for i in range(6)))
+    two = Mailer(world.sink.host, world.sink.port, timeout=5.0, max_connections=2)
 
-    report = await world.dispatcher(concurrency=2).run_once(T0)
+    try:
+        report = await world.loop(mailer=two).run_once(T0)
+    finally:
+        await two.close()
 
     assert report.sent == 6
     assert world.sink.peak_connections <= 2
@@ -530,6 +559,10 @@ class Observed:
     mailer: Mailer
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
+    @property
+    def max_connections(self) -> int:
+        return 1
+
     async def send(self, message: OutgoingEmail, *, recipients: Sequence[str] | None = None) -> str:
         self.started.set()
         return await self.mailer.send(message, recipients=recipients)
@@ -541,12 +574,10 @@ async def test_stop_lets_the_send_in_flight_finish_and_leaves_the_rest_pending(
     world.sink.set_delay(0.3)
     await world.enqueue(*(event(name=f"Job {i}") for i in range(3)))
     observed = Observed(world.mailer)
-    dispatcher = Dispatcher(
-        world.store, observed, build, EVERY_KIND, concurrency=1, clock=world.clock
-    )
+    loop = world.loop(mailer=observed)
     stop = asyncio.Event()
 
-    running = asyncio.create_task(dispatcher.run(stop, interval=60.0))
+    running = asyncio.create_task(loop.run(stop, interval=60.0))
     await asyncio.wait_for(observed.started.wait(), 10)
     stop.set()
     await asyncio.wait_for(running, 10)
@@ -560,9 +591,9 @@ async def test_stop_lets_the_send_in_flight_finish_and_leaves_the_rest_pending(
 async def test_the_loop_wakes_when_told_and_keeps_going_after_a_failed_round(
     world: World,
 ) -> None:
-    dispatcher = world.dispatcher()
+    loop = world.loop()
     stop, wake = asyncio.Event(), asyncio.Event()
-    running = asyncio.create_task(dispatcher.run(stop, wake, interval=60.0))
+    running = asyncio.create_task(loop.run(stop, wake, interval=60.0))
     try:
         await world.enqueue(event(name="Woken"))
         wake.set()
@@ -581,13 +612,13 @@ async def test_the_loop_wakes_when_told_and_keeps_going_after_a_failed_round(
 async def test_a_failing_round_is_logged_once_and_the_loop_goes_on(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="notifier.mail.dispatcher")
+    caplog.set_level(logging.DEBUG, logger="notifier.delivery.loop")
     await world.enqueue(event())
     await world.store.close()  # every store call now fails
-    dispatcher = world.dispatcher()
+    loop = world.loop()
     stop = asyncio.Event()
 
-    running = asyncio.create_task(dispatcher.run(stop, interval=0.01))
+    running = asyncio.create_task(loop.run(stop, interval=0.01))
     await _until(lambda: "delivery round failed again" in caplog.text)
     stop.set()
     await asyncio.wait_for(running, 10)
@@ -604,11 +635,13 @@ async def test_on_result_sees_every_outcome_once(world: World) -> None:
         event(name="A"),  # 451: retry
         event(name="B"),
         event(name="C", email="gone@example.com"),
-        event(EventKind.QUEUED, name="D"),
+        event(name="D", email="no address"),
     )
-    dispatcher = world.dispatcher(RoutingRules(), concurrency=1)
-
-    report = await dispatcher.run_once(T0)
+    one = Mailer(world.sink.host, world.sink.port, timeout=5.0, max_connections=1)
+    try:
+        report = await world.loop(mailer=one).run_once(T0)
+    finally:
+        await one.close()
 
     assert sorted(world.results) == sorted(
         [DeliveryResult.RETRY, DeliveryResult.SENT, DeliveryResult.DEAD, DeliveryResult.SKIPPED]
