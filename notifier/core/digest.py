@@ -96,9 +96,7 @@ def decide(
     return Decision(min(oldest_counted + settings.window, now + settings.window))
 
 
-def hold_until(
-    sends: Iterable[datetime], now: datetime, settings: Thresholds
-) -> datetime | None:
+def hold_until(sends: Iterable[datetime], now: datetime, settings: Thresholds) -> datetime | None:
     """None: send now; else hold until then (the delivery loop's HoldPolicy)."""
     return decide(sends, now, settings).hold_until
 
