@@ -119,4 +119,11 @@ def _mrkdwn(text: str) -> Message:
 
 
 def _fit(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most `limit` characters, never ending inside an escape such as `&amp;`."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp > len(cut) - len("&amp;") and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"

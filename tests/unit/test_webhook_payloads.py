@@ -181,3 +181,11 @@ def test_a_teams_digest_lists_failures_first_and_counts_the_rest() -> None:
         < shown.index("Completed successfully: 50")
     )
     assert "… and 10 more" in shown
+
+
+def test_a_long_slack_field_is_cut_short_but_never_inside_an_escape() -> None:
+    item = held("&" * 600, outcome=Outcome.FAILED)  # escaped, far over a field's 2,000
+    shown = check_slack(slack_message(item.event, item.completion))
+    field = next(text for text in shown if text.startswith("*Job*"))
+    assert 1_990 < len(field) <= 2_000
+    assert field.endswith("&amp;…")
