@@ -16,16 +16,9 @@ from gettext import GNUTranslations
 from typing import Protocol
 
 from notifier.core.events import Completion, Event, EventKind, Outcome
-from notifier.core.jobs import JobState
 from notifier.mail.formatting import Formatter
 from notifier.mail.i18n import N_, negotiate_locale, translations
-from notifier.mail.render import (
-    BODY_NAME_LIMIT,
-    JOB_TYPE_NAMES,
-    OUTCOME_NAMES,
-    STATE_NAMES,
-    status_of,
-)
+from notifier.mail.render import BODY_NAME_LIMIT, JOB_TYPE_NAMES, status_of
 from notifier.mail.safe_text import body_text, header_text, truncate
 
 SEVERITY: tuple[str, ...] = (
@@ -41,15 +34,24 @@ SEVERITY: tuple[str, ...] = (
 )
 """The groups of a digest, in the order they are listed and counted."""
 
-STATUS_NAMES: dict[str, str] = {
-    **{outcome.value: name for outcome, name in OUTCOME_NAMES.items()},
-    "stalled": N_("Making no progress"),
-    "stopping": STATE_NAMES[JobState.STOPPING],
-    "running": STATE_NAMES[JobState.RUNNING],
-    "queued": N_("Queued"),
-}
-
+_Named = Callable[[GNUTranslations], str]
 _Plural = Callable[[GNUTranslations, int], str]
+
+STATUS_NAMES: dict[str, _Named] = {
+    # TRANSLATORS: "status" names what became of a job, in a digest's headings and in chat
+    # messages; the same words as the single emails' outcomes and states.
+    "failed": lambda t: t.pgettext("status", "Failed"),
+    "stalled": lambda t: t.pgettext("status", "Making no progress"),
+    "warnings": lambda t: t.pgettext("status", "Completed with warnings"),
+    "stopped": lambda t: t.pgettext("status", "Stopped"),
+    "unknown": lambda t: t.pgettext("status", "Outcome unknown"),
+    "stopping": lambda t: t.pgettext("status", "Stopping"),
+    "succeeded": lambda t: t.pgettext("status", "Completed successfully"),
+    "running": lambda t: t.pgettext("status", "Running"),
+    "queued": lambda t: t.pgettext("status", "Queued"),
+}
+"""The name of each group (and of each outcome), as its own msgids with the context
+"status": the single emails may word their outcomes differently."""
 
 COUNTS: dict[str, _Plural] = {
     # TRANSLATORS: the counts in a digest's subject, as in "12 IPS jobs finished: 2 failed,
@@ -175,7 +177,7 @@ class DigestSummary:
     all_finished: bool
 
     def group_name(self, group: str) -> str:
-        return translations(self.catalog).gettext(STATUS_NAMES[group])
+        return status_name(self.catalog, group)
 
     def advice(self, group: str) -> tuple[str, ...]:
         return advice(self.catalog, group)
@@ -193,10 +195,9 @@ def summarize(
     if not latest:
         raise ValueError("a digest needs at least one held event")
     catalog = digest_catalog(latest, locale, default_locale)
-    gettext = translations(catalog).gettext
     fmt = Formatter.for_catalog(catalog, timezone)
     entries = sorted(
-        (_entry(item, fmt, gettext) for item in latest),
+        (_entry(item, catalog, fmt) for item in latest),
         key=lambda entry: (SEVERITY.index(entry.group), entry.at, entry.name),
     )
     tally = Counter(entry.group for entry in entries)
@@ -248,19 +249,25 @@ def subject(catalog: str, counts: Sequence[tuple[str, int]], *, all_finished: bo
     }
 
 
+def status_name(catalog: str, status: str) -> str:
+    """The localized name of a digest group or an outcome: "Failed", "Running"."""
+    return STATUS_NAMES[status](translations(catalog))
+
+
 def advice(catalog: str, group: str) -> tuple[str, ...]:
     """What to do about a job in `group` (a digest group or an outcome), localized."""
     gettext = translations(catalog).gettext
     return tuple(gettext(line) for line in ADVICE.get(group, ()))
 
 
-def _entry(item: Held, fmt: Formatter, gettext: Callable[[str], str]) -> DigestEntry:
+def _entry(item: Held, catalog: str, fmt: Formatter) -> DigestEntry:
+    gettext = translations(catalog).gettext
     event, completion = item.event, item.completion
     group = _group(event, completion)
     if event.kind is EventKind.PROGRESS:
         status_text = gettext(N_("%(percent)s complete")) % {"percent": fmt.percent(event.detail)}
     else:
-        status_text = gettext(STATUS_NAMES[group])
+        status_text = status_name(catalog, group)
     at = completion.ended_at if completion is not None and completion.ended_at else event.at
     job = event.job
     name = truncate(body_text(job.name or job.original_name or job.job_handle), BODY_NAME_LIMIT)

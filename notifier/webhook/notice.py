@@ -8,17 +8,15 @@ particular service and never shows text from IPS uncleaned.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from notifier.core.events import Completion, Event, EventKind, Outcome
-from notifier.mail.digest_summary import TIME_ZONE, WHAT_TO_DO, advice
+from notifier.core.events import Completion, Event, EventKind
+from notifier.mail.digest_summary import TIME_ZONE, WHAT_TO_DO, advice, status_name
 from notifier.mail.formatting import Formatter
 from notifier.mail.i18n import negotiate_locale, translations
 from notifier.mail.render import (
     BODY_NAME_LIMIT,
     JOB_TYPE_NAMES,
-    OUTCOME_NAMES,
     STATE_NAMES,
     SUBJECT_NAME_LIMIT,
     SUBJECTS,
@@ -27,7 +25,7 @@ from notifier.mail.render import (
 from notifier.mail.safe_text import body_text, header_text, truncate
 
 # Labels the email's facts table already translates (the same msgids as render.py).
-_JOB, _OUTCOME, _STATE, _TYPE = "Job", "Outcome", "State", "Job type"
+_STATE, _TYPE = "State", "Job type"
 _STARTED, _ENDED, _PROGRESS = "Started", "Ended", "Progress"
 _PROCESSED, _WARNINGS, _ERRORS = "Files processed", "Files with warnings", "Files with errors"
 _REFERENCE = "Reference: %(handle)s"
@@ -73,7 +71,7 @@ def notice(
         status=status,
         title=title,
         name=name,
-        facts=tuple(_facts(event, completion, status, name, fmt, gettext)),
+        facts=tuple(_facts(event, completion, status, name, catalog, fmt)),
         what_to_do=gettext(WHAT_TO_DO),
         advice=advice(catalog, status),
         reference=gettext(_REFERENCE) % {"handle": handle},
@@ -85,14 +83,17 @@ def _facts(
     completion: Completion | None,
     status: str,
     name: str,
+    catalog: str,
     fmt: Formatter,
-    gettext: Callable[[str], str],
 ) -> list[tuple[str, str]]:
+    gettext = translations(catalog).gettext
     job = event.job
     log = completion.log if completion is not None else None
-    facts = [(gettext(_JOB), name)]
+    messages = translations(catalog)
+    # TRANSLATORS: labels in chat messages about one job: its name, and what became of it.
+    facts = [(messages.pgettext("fact", "Job"), name)]
     if event.kind is EventKind.FINISHED:
-        facts.append((gettext(_OUTCOME), gettext(OUTCOME_NAMES[Outcome(status)])))
+        facts.append((messages.pgettext("fact", "Outcome"), status_name(catalog, status)))
     else:
         state = STATE_NAMES.get(job.state)
         facts.append((gettext(_STATE), gettext(state) if state else body_text(job.state_raw)))
