@@ -3,8 +3,11 @@
 Pure: from the status, the Retry-After header, a prefix of the body and the clock's reading.
 2xx is delivered; 429 and 5xx are retried (Retry-After honoured, in seconds or as an
 HTTP-date); 3xx (redirects are not followed: a moved webhook is a configuration to fix) and
-every other 4xx give up with the status and a short, cleaned excerpt of the body. Never
-returns text that holds the target's URL path, query or secret.
+every other 4xx give up with the status and a short, cleaned excerpt of the body. One
+quirk is honoured: Teams' Office 365 connectors answer a throttled post with 200 and
+"Microsoft Teams endpoint returned HTTP error 429" in the body, not with a 429
+(MicrosoftDocs/msteams-docs, connectors-using.md, "Rate limiting for connectors"); that is
+retried like a 429. Never returns text that holds the target's URL path, query or secret.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urlsplit
 
 from notifier.webhook.errors import WebhookGiveUp, WebhookRetryLater
-from notifier.webhook.target import WebhookTarget
+from notifier.webhook.target import WebhookFormat, WebhookTarget
 
 EXCERPT_LIMIT = 200
 MAX_RETRY_AFTER = 86_400.0
 """A Retry-After further away than a day is taken as a day: the message is not forgotten."""
 TOO_MANY_REQUESTS = 429
+TEAMS_THROTTLED = b"returned HTTP error 429"
 _SPACES = re.compile(r"\s+")
 _SECRET_PART_LENGTH = 6  # shorter path segments ("hooks", "v1") are not worth hiding
 
@@ -34,7 +38,13 @@ def check(
 ) -> str:
     """The receipt ("HTTP 204") of a delivered message; raises for every other answer."""
     if 200 <= status < 300:
-        return f"HTTP {status}"
+        if not _teams_throttled(target, body):
+            return f"HTTP {status}"
+        raise WebhookRetryLater(
+            f"webhook {target.name!r} at {target.where} answered HTTP {status} but throttled "
+            f"the message ({excerpt(body, target)}); retrying later",
+            status=TOO_MANY_REQUESTS,
+        )
     said = excerpt(body, target)
     detail = f"HTTP {status}" + (f": {said}" if said else "")
     if status == TOO_MANY_REQUESTS or status >= 500:
@@ -55,6 +65,10 @@ def check(
         f"webhook {target.name!r} at {target.where} refused the message: {detail}",
         status=status,
     )
+
+
+def _teams_throttled(target: WebhookTarget, body: bytes) -> bool:
+    return target.format is WebhookFormat.TEAMS and TEAMS_THROTTLED in body
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from notifier.webhook.answer import MAX_RETRY_AFTER, check, excerpt, retry_after_seconds
 from notifier.webhook.errors import WebhookGiveUp, WebhookRetryLater
 from notifier.webhook.signing import SIGNATURE_HEADER, request_headers, signature, verify
-from notifier.webhook.target import WebhookTarget, redacted
+from notifier.webhook.target import WebhookFormat, WebhookTarget, redacted
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 SLACK = WebhookTarget(
@@ -130,3 +130,15 @@ def test_no_answer_ever_repeats_the_urls_path_query_or_the_secret(
     for hidden in (path, token, secret):
         assert hidden not in reason
     assert "https://hooks.example.com/…" in reason
+
+
+def test_a_teams_connector_throttling_with_200_is_retried_like_a_429() -> None:
+    teams = WebhookTarget(
+        name="teams", url="https://x.webhook.office.com/webhookb2/a/b", format=WebhookFormat.TEAMS
+    )
+    throttled = b"Microsoft Teams endpoint returned HTTP error 429 with ContextId ..."
+    with pytest.raises(WebhookRetryLater) as raised:
+        check(teams, 200, None, throttled, NOW)
+    assert raised.value.status == 429 and not raised.value.outage
+    assert check(teams, 200, None, b"1", NOW) == "HTTP 200"
+    assert check(SLACK, 200, None, throttled, NOW) == "HTTP 200"  # only Teams says it so
