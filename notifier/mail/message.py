@@ -19,8 +19,9 @@ from __future__ import annotations
 import binascii
 import email.policy
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from email.headerregistry import AddressHeader, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -242,3 +243,44 @@ def _transfer_encoding(body: str) -> str:
     # stays readable for mostly-ASCII text, base64 is a third the size of it for CJK.
     non_ascii = len(body) - len(body.encode("ascii", "ignore"))  # counted in C: bodies are long
     return "base64" if non_ascii * 4 > len(body) else "quoted-printable"
+
+
+def compose(
+    rendered: RenderedEmail,
+    *,
+    sender: str,
+    to: str,
+    message_id: str,
+    at: datetime,
+    extra: Sequence[tuple[str, str]] = (),
+) -> OutgoingEmail:
+    """An email of already rendered bodies that is about no single event (a digest).
+
+    The same layout and encodings as `assemble`, with `extra` headers after
+    Auto-Submitted; no threading headers.
+    """
+    from_line, envelope_sender = _sender(_address(sender, "sender"))
+    to = _address(to, "recipient")
+    when = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    boundary = "=_" + hashlib.blake2b(message_id.encode(), digest_size=12).hexdigest()
+    head = [
+        from_line,
+        _header("To", to),
+        _header("Subject", header_text(rendered.subject)),
+        _header("Date", format_datetime(when)),
+        _header("Message-ID", message_id),
+        "Auto-Submitted: auto-generated\r\n",
+        *(_header(name, header_text(value)) for name, value in extra),
+        _header("Content-Language", bcp47(rendered.catalog)),
+        "MIME-Version: 1.0\r\n",
+        f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',
+    ]
+    data = b"".join(
+        (
+            "".join(head).encode("utf-8"),
+            _part(boundary, "plain", rendered.text),
+            _part(boundary, "html", rendered.html),
+            f"\r\n--{boundary}--\r\n".encode("ascii"),
+        )
+    )
+    return OutgoingEmail(sender=envelope_sender, recipient=to, message_id=message_id, data=data)
