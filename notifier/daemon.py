@@ -95,6 +95,9 @@ def message_builder(config: Config) -> Callable[[Event, Completion | None], Outg
         sender=config.smtp.sender,
         default_locale=config.notify.default_locale,
         timezone=config.notify.timezone,
+        reply_to=config.notify.reply_to,
+        dmc_url=config.notify.dmc_url,
+        message_id_domain=config.smtp.message_id_domain,
     )
 
 

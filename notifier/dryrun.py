@@ -17,10 +17,9 @@ from typing import TextIO
 from notifier.config import Config
 from notifier.core.events import Completion, EventKind
 from notifier.core.routing import route
-from notifier.daemon import assemble, ips_client, mailer, routing_rules, utc_now
+from notifier.daemon import assemble, ips_client, mailer, message_builder, routing_rules, utc_now
 from notifier.mail.addresses import InvalidAddress, validate_address
 from notifier.mail.completions import JobLogCompletions
-from notifier.mail.message import build_message
 from notifier.store.protocol import Delivery
 from notifier.store.sqlite import SqliteStore
 
@@ -72,13 +71,7 @@ def _print(config: Config, delivery: Delivery, completion: Completion | None, ou
     except InvalidAddress as exc:
         out.write(f"would skip: {exc}\n")
         return
-    message = build_message(
-        event,
-        completion,
-        sender=config.smtp.sender,
-        default_locale=config.notify.default_locale,
-        timezone=config.notify.timezone,
-    ).parsed()
+    message = message_builder(config)(event, completion).parsed()
     for name, value in message.items():
         out.write(f"{name}: {value}\n")
     text = message.get_body(("plain",))

@@ -88,7 +88,7 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
-_DEFAULT_EVENTS = (EventKind.STARTED, EventKind.FINISHED, EventKind.STALLED)
+_DEFAULT_EVENTS = (EventKind.FINISHED, EventKind.STALLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +120,8 @@ class NotifyConfig:
     job_types: tuple[JobType, ...] = ()
     deny: tuple[str, ...] = ()
     outcome_grace: float = 300.0
+    reply_to: str = ""
+    dmc_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,7 @@ class SmtpConfig:
     max_age: float = 172800.0
     verify_tls: bool = True
     ca_file: Path | None = None
+    message_id_domain: str = ""
 
 
 @dataclass(frozen=True, slots=True)

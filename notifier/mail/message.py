@@ -19,7 +19,7 @@ import binascii
 import email.policy
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from email.headerregistry import AddressHeader, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -27,11 +27,10 @@ from email.utils import format_datetime
 from functools import lru_cache
 
 from notifier.core.events import Completion, Event, EventKind
-from notifier.mail.i18n import bcp47
-from notifier.mail.render import RenderedEmail, render_bodies, status_of
+from notifier.mail.encoded_words import encode_unstructured
+from notifier.mail.render import Links, RenderedEmail, render_bodies, status_of
 from notifier.mail.safe_text import header_text
 
-MESSAGE_ID_DOMAIN = "ips-job-notifier"
 HANDLE_HEADER_LIMIT = 200
 MAX_LINE = 78
 """RFC 5322's recommended line length, which every line of the email keeps to."""
@@ -90,14 +89,15 @@ class OutgoingEmail:
         return parsed
 
 
-def message_id(event: Event) -> str:
-    """Stable across retries and replays, so a repeated email is recognisably the same."""
-    return f"<{event.id}@{MESSAGE_ID_DOMAIN}>"
+def message_id(event: Event, domain: str) -> str:
+    """Stable across retries and replays, so a repeated email is recognisably the same;
+    `domain` is a full domain name (smtp.message_id_domain, else smtp.from's domain)."""
+    return f"<{event.id}@{domain}>"
 
 
-def thread_root_id(event: Event) -> str:
+def thread_root_id(event: Event, domain: str) -> str:
     """The (never sent) root every email of one job run refers to, so they thread together."""
-    return f"<run-{event.thread_id}@{MESSAGE_ID_DOMAIN}>"
+    return f"<run-{event.thread_id}@{domain}>"
 
 
 def build_message(
@@ -107,11 +107,35 @@ def build_message(
     sender: str,
     default_locale: str = "en",
     timezone: str = "UTC",
+    reply_to: str = "",
+    message_id_domain: str = "",
+    dmc_url: str = "",
+    date: datetime | None = None,
 ) -> OutgoingEmail:
-    """The complete email for `event`, to its job's submitter, in the job's language."""
+    """The complete email for `event`, to its job's submitter, in the job's language.
+
+    `date` is when the email is sent, now unless given: an email retried after an outage
+    is dated when it goes out, not when the event happened. `reply_to` (an address, or "")
+    becomes Reply-To and the contact in the footer; `dmc_url` a link to Dynamic Media
+    Classic; `message_id_domain` the right-hand side of the Message-ID ("" for smtp.from's
+    domain).
+    """
     recipient = _address(event.job.submit_user_email, "recipient")
-    rendered = render_bodies(event, completion, default_locale=default_locale, timezone=timezone)
-    return assemble(event, completion, rendered, sender=_address(sender, "sender"), to=recipient)
+    reply = _address(reply_to, "reply-to") if reply_to else ""
+    links = Links(contact=_mailbox(reply) if reply else "", dmc_url=dmc_url)
+    rendered = render_bodies(
+        event, completion, default_locale=default_locale, timezone=timezone, links=links
+    )
+    return assemble(
+        event,
+        completion,
+        rendered,
+        sender=_address(sender, "sender"),
+        to=recipient,
+        reply_to=reply,
+        message_id_domain=message_id_domain,
+        date=date,
+    )
 
 
 def assemble(
@@ -121,23 +145,32 @@ def assemble(
     *,
     sender: str,
     to: str,
+    reply_to: str = "",
+    message_id_domain: str = "",
+    date: datetime | None = None,
 ) -> OutgoingEmail:
     """Headers and parts around already rendered bodies."""
     from_line, envelope_sender = _sender(sender)
-    at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=UTC)
-    mid = message_id(event)
-    root = thread_root_id(event)
+    sent = date if date is not None else datetime.now(UTC)
+    sent = sent if sent.tzinfo is not None else sent.replace(tzinfo=UTC)
+    domain = message_id_domain or envelope_sender.rpartition("@")[2]
+    mid = message_id(event, domain)
+    root = thread_root_id(event, domain)
     # "=_" cannot occur in quoted-printable or base64 text, so no body can hold the boundary.
     boundary = "=_" + hashlib.blake2b(event.id.encode(), digest_size=12).hexdigest()
-    head = [
-        from_line,
-        _header("To", to),
-        _header("Subject", header_text(rendered.subject)),
-        _header("Date", format_datetime(at)),
+    head = [from_line, _header("To", to)]
+    if reply_to:
+        head.append(_header("Reply-To", reply_to))
+    head += [
+        _subject(header_text(rendered.subject)),
+        _header("Date", format_datetime(sent)),
         _header("Message-ID", mid),
         _header("In-Reply-To", root),
         _header("References", root),
         "Auto-Submitted: auto-generated\r\n",
+        # Exchange and Outlook send no out-of-office or auto-replies to this (bounces still
+        # come back: not "All").
+        "X-Auto-Response-Suppress: OOF, AutoReply\r\n",
         _header("X-IPS-Job-Event", event.kind.value),
     ]
     if event.kind is EventKind.FINISHED:
@@ -145,7 +178,7 @@ def assemble(
     handle = header_text(event.job.job_handle)[:HANDLE_HEADER_LIMIT]
     head += [
         _header("X-IPS-Job-Handle", handle),
-        _header("Content-Language", bcp47(rendered.catalog)),
+        _header("Content-Language", rendered.content_language),
         "MIME-Version: 1.0\r\n",
         f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',
     ]  # the first part's delimiter begins with the empty line that ends the headers
@@ -158,6 +191,26 @@ def assemble(
         )
     )
     return OutgoingEmail(sender=envelope_sender, recipient=to, message_id=mid, data=data)
+
+
+def _subject(value: str) -> str:
+    """The Subject line. Text that is not short plain ASCII is written as encoded words that
+    carry every space inside them: the email package's own folding loses or doubles a space
+    next to an encoded word in about one subject in eight, and a decoder drops the white
+    space between encoded words, so nothing else can move."""
+    line = f"Subject: {value}\r\n"
+    if len(line) <= MAX_LINE + 2 and value.isascii() and value.isprintable():
+        return line
+    return encode_unstructured("Subject", value, MAX_LINE)
+
+
+def _mailbox(address: str) -> str:
+    """The bare address of a configured mailbox ("IPS Support <ips@example.com>")."""
+    header: BaseHeader = POLICY.header_factory("Reply-To", address)
+    addresses = header.addresses if isinstance(header, AddressHeader) else ()
+    if len(addresses) != 1 or not addresses[0].domain:
+        raise MessageError("the reply-to address is not one mailbox such as ips@example.com")
+    return str(addresses[0].addr_spec)
 
 
 def _header(name: str, value: str) -> str:

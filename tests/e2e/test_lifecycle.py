@@ -38,7 +38,7 @@ SUBJECTS = {
     "queued": "IPS job queued: %(name)s",
     "started": "IPS job started: %(name)s",
     "progress": "IPS job %(percent)s complete: %(name)s",
-    "succeeded": "IPS job completed: %(name)s",
+    "succeeded": "IPS job completed successfully: %(name)s",
     "warnings": "IPS job completed with warnings: %(name)s",
     "failed": "IPS job failed: %(name)s",
 }

@@ -51,7 +51,8 @@ def test_minimal_file_gets_the_documented_defaults(tmp_path: Path) -> None:
     assert config.poll.stall_after == 1800
     assert config.poll.progress_steps == (50,)
     assert config.poll.max_backoff == 300
-    assert config.notify.events == (EventKind.STARTED, EventKind.FINISHED, EventKind.STALLED)
+    assert config.notify.events == (EventKind.FINISHED, EventKind.STALLED)
+    assert config.notify.reply_to == config.notify.dmc_url == config.smtp.message_id_domain == ""
     assert config.notify.default_locale == "en"
     assert config.notify.timezone == "UTC"
     assert config.notify.job_types == ()
