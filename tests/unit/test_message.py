@@ -279,7 +279,7 @@ def test_reply_to_is_the_contact_named_in_the_footer() -> None:
 def test_without_a_contact_the_footer_says_whom_to_ask_to_stop_the_emails() -> None:
     _, parsed = _received(*_failed("en"))
     text, _ = _parts(parsed)
-    assert "To stop these emails, ask your Dynamic Media Classic administrator." in " ".join(
+    assert "To stop receiving these emails, ask your Dynamic Media Classic administrator." in " ".join(
         text.split()
     )
 
