@@ -170,11 +170,20 @@ def render_bodies(
     text = _environment(catalog, html=False).get_template(f"{event.kind.value}.j2")
     html = _environment(catalog, html=True).get_template(f"{event.kind.value}.j2")
     name_html = Markup('<span dir="auto" style="font-weight:600;">%s</span>') % name
+    # An address is one word: a line break at its "-" would look like part of it.
+    contact_html = Markup(
+        '<a href="mailto:%s" style="color:inherit;white-space:nowrap;">%s</a>'
+    ) % (links.contact, links.contact)
     return RenderedEmail(
         catalog=catalog,
         subject=subject,
         text=_tidy_text(text.render(context, layout="layout.txt", name=name)),
-        html=html.render(context, layout="layout.html", name=name_html),
+        html=html.render(
+            context,
+            layout="layout.html",
+            name=name_html,
+            contact=contact_html if links.contact else "",
+        ),
         language=fmt.tag,
     )
 

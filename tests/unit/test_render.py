@@ -248,3 +248,45 @@ print(len(at_start), len(set(at_start)), len(compiled))
     assert at_start == 2 * templates  # text and HTML: compiled at start, once each
     assert distinct == templates
     assert in_all == at_start  # 12 languages x 6 kinds later: nothing compiled again
+
+
+def test_what_to_do_next_comes_right_after_the_summary() -> None:
+    rendered = _render(sample_event(EventKind.FINISHED, "en"), sample_completion(Outcome.FAILED))
+    html, text = rendered.html, rendered.text
+    assert html.index("35 files could not be processed.") < html.index("What to do next")
+    assert html.index("What to do next") < html.index("Job type")
+    assert text.index("What to do next") < text.index("Job type:")
+
+
+@pytest.mark.parametrize(
+    ("tag", "first_font", "not_before"),
+    [
+        ("ja-JP", "'Hiragino Sans'", "'Malgun Gothic'"),
+        ("ko-KR", "'Apple SD Gothic Neo'", "'Microsoft YaHei'"),
+        ("zh-CN", "'PingFang SC'", "'Microsoft JhengHei'"),
+        ("zh-TW", "'PingFang TC'", "'Microsoft YaHei'"),
+    ],
+)
+def test_each_cjk_language_names_its_own_fonts_first(
+    tag: str, first_font: str, not_before: str
+) -> None:
+    html = _render(sample_event(EventKind.STARTED, tag)).html
+    fonts = re.search(r"font-family:([^;]+);", html)
+    assert fonts is not None
+    stack = fonts.group(1)
+    assert first_font in stack
+    assert not_before not in stack
+
+
+def test_korean_breaks_between_words_and_only_korean() -> None:
+    assert "word-break:keep-all" in _render(sample_event(EventKind.STALLED, "ko")).html
+    assert "word-break:keep-all" not in _render(sample_event(EventKind.STALLED, "ja")).html
+
+
+def test_the_html_survives_dark_mode_instead_of_opting_out_and_stacks_on_phones() -> None:
+    html = _render(sample_event(EventKind.FINISHED, "en"), sample_completion(Outcome.FAILED)).html
+    assert "light only" not in html
+    assert '<meta name="color-scheme" content="light dark">' in html
+    assert "@media (prefers-color-scheme: dark)" in html
+    assert ".label, .value { display: block !important;" in html
+    assert "mso-hide:all" in html
