@@ -14,6 +14,8 @@ from functools import lru_cache
 
 WIDTH = 72
 """Columns of the plain-text part: quoted once or twice it still fits 80."""
+LABEL_COLUMNS = 24
+"""The widest label the table aligns its values after."""
 
 # Where a line may break: after a space, or between two wide characters (CJK text has no
 # spaces), but never before closing punctuation or after opening punctuation (kinsoku).
@@ -79,6 +81,7 @@ def _split_wide(word: str) -> Iterable[str]:
         breakable = (
             token
             and (_char_width(ch) == 2 or _char_width(token[-1]) == 2)
+            and not (_is_hangul(ch) or _is_hangul(token[-1]))
             and ch not in _NO_LINE_START
             and token[-1] not in _NO_LINE_END
         )
@@ -90,14 +93,20 @@ def _split_wide(word: str) -> Iterable[str]:
         yield token
 
 
+def _is_hangul(ch: str) -> bool:
+    """Korean is written with spaces between words and breaks only there ("keep-all")."""
+    return "\uac00" <= ch <= "\ud7a3" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f"
+
+
 def table(rows: Sequence[tuple[str, str]], colon: str = ":", width: int = WIDTH) -> str:
     """Label and value per row, the values aligned after the widest label and wrapped
-    under themselves; `colon` is the language's ("\u00a0:" in French, "：" in CJK)."""
+    under themselves; `colon` is the language's ("\u00a0:" in French, "：" in CJK). A label
+    longer than `LABEL_COLUMNS` does not push every value right: its own value follows it."""
     labels = [label + colon for label, _ in rows]
-    column = max(display_width(label) for label in labels) + 1
+    column = min(max(display_width(label) for label in labels), LABEL_COLUMNS) + 1
     lines: list[str] = []
     for label, (_, value) in zip(labels, rows, strict=True):
-        head = label + " " * (column - display_width(label))
+        head = label + " " * max(1, column - display_width(label))
         indent = " " * column
         for number, paragraph in enumerate(value.split("\n")):
             lead = head if number == 0 else indent

@@ -62,3 +62,18 @@ def test_a_table_value_wraps_under_itself() -> None:
 def test_wrapping_keeps_every_character_but_the_breaking_spaces(text: str) -> None:
     joined = "".join(wrap(text, 20))
     assert joined.replace(" ", "") == text.replace(" ", "")
+
+
+def test_korean_breaks_only_between_words() -> None:
+    text = "오류가 발생한 파일을 수정하거나 교체하십시오. 손상된 파일, 지원되지 않는 형식"
+    lines = wrap(text, 30)
+    words = set(text.split())
+    assert len(lines) > 1
+    assert all(set(line.split()) <= words for line in lines)
+
+
+def test_a_long_label_does_not_push_every_value_right() -> None:
+    rows = [("Type de tâche", "x"), ("Dernière mise à jour de la progression", "14 mars")]
+    out = table(rows, colon="\u00a0:").splitlines()
+    assert out[0] == "Type de tâche\u00a0:" + " " * 10 + "x"  # values from column 26
+    assert out[1] == "Dernière mise à jour de la progression\u00a0: 14 mars"
