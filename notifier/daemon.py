@@ -117,6 +117,9 @@ def email_settings(config: Config) -> EmailSettings:
         sender=config.smtp.sender,
         default_locale=config.notify.default_locale,
         timezone=config.notify.timezone,
+        reply_to=config.notify.reply_to,
+        dmc_url=config.notify.dmc_url,
+        message_id_domain=config.smtp.message_id_domain,
     )
 
 

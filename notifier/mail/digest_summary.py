@@ -88,8 +88,8 @@ COUNT_SEPARATOR = N_(", ")
 ADVICE: dict[str, tuple[str, ...]] = {
     "failed": (
         (
-            "Open the job log in Dynamic Media Classic under Jobs > Past Jobs to see which "
-            "files failed and why."
+            "Open the job on the Jobs page of Dynamic Media Classic (History tab) to see which "
+            "files had errors and why."
         ),
         (
             "Correct or replace the files in error: damaged files, unsupported formats and "
@@ -101,27 +101,30 @@ ADVICE: dict[str, tuple[str, ...]] = {
         ),
     ),
     "stalled": (
-        ("Check the job in Dynamic Media Classic under Jobs > Active Jobs."),
+        ("Large files can take a long time to process, so the job may still continue on its own."),
+        "Check the job on the Jobs page of Dynamic Media Classic.",
         (
-            "If it stays stuck, stop it there and run it again. If that does not help, "
-            "contact your Dynamic Media Classic administrator."
+            "If it stays stuck, cancel it on that page and run it again. If that does not "
+            "help, contact your Dynamic Media Classic administrator."
         ),
     ),
     "warnings": (
-        ("Review the warnings in the job log in Dynamic Media Classic under Jobs > Past Jobs."),
+        (
+            "Review the warnings in the job's log on the Jobs page of Dynamic Media Classic "
+            "(History tab)."
+        ),
+        "Files with warnings were processed; check that they look as expected.",
     ),
     "stopped": (
         (
-            "Check the job log in Dynamic Media Classic under Jobs > Past Jobs to see which "
-            "files were processed before it stopped."
+            "Check the job on the Jobs page of Dynamic Media Classic (History tab) to see "
+            "which files were processed before it stopped."
         ),
-        ("If the job was stopped by mistake, run it again."),
+        "If the job was stopped by mistake, run it again.",
     ),
     "unknown": (
-        (
-            "Check the job log in Dynamic Media Classic under Jobs > Past Jobs to see how the "
-            "job ended."
-        ),
+        "Check the job on the Jobs page of Dynamic Media Classic (History tab) to see how it "
+        "ended.",
     ),
 }
 """What to do, per group or outcome that needs it: the advice of the single emails, the

@@ -29,7 +29,6 @@ _STATE, _TYPE = "State", "Job type"
 _STARTED, _ENDED, _PROGRESS = "Started", "Ended", "Progress"
 _PROCESSED, _WARNINGS, _ERRORS = "Files processed", "Files with warnings", "Files with errors"
 _REFERENCE = "Reference: %(handle)s"
-_UNKNOWN = "Unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +95,14 @@ def _facts(
         facts.append((messages.pgettext("fact", "Outcome"), status_name(catalog, status)))
     else:
         state = STATE_NAMES.get(job.state)
-        facts.append((gettext(_STATE), gettext(state) if state else body_text(job.state_raw)))
+        state_text = gettext(state) if state else body_text(job.state_raw)
+        facts.append((gettext(_STATE), state_text or messages.pgettext("job state", "Unknown")))
     job_type = JOB_TYPE_NAMES.get(job.type)
-    facts.append((gettext(_TYPE), gettext(job_type) if job_type else body_text(job.type_raw)))
+    type_text = gettext(job_type) if job_type else body_text(job.type_raw)
+    facts.append((gettext(_TYPE), type_text or messages.pgettext("job type", "Unknown")))
     started = job.start_date or (log.start_date if log else None)
-    facts.append((gettext(_STARTED), fmt.datetime(started) if started else gettext(_UNKNOWN)))
+    started_text = fmt.datetime(started) if started else messages.pgettext("date", "Unknown")
+    facts.append((gettext(_STARTED), started_text))
     if completion is not None and completion.ended_at is not None:
         facts.append((gettext(_ENDED), fmt.datetime(completion.ended_at)))
     elif job.progress is not None and event.kind is not EventKind.FINISHED:
@@ -114,7 +116,7 @@ def _facts(
             if count is not None:
                 facts.append((gettext(label), fmt.number(count)))
     facts.append((gettext(TIME_ZONE), fmt.zone_name()))
-    return [(label, value or gettext(_UNKNOWN)) for label, value in facts]
+    return facts
 
 
 def more_text(catalog: str, count: int) -> str:

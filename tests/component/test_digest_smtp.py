@@ -11,7 +11,7 @@ from tests.smtp_sink import SmtpSink
 async def test_a_japanese_digest_arrives_whole_with_its_headers() -> None:
     items = burst(failed=3, succeeded=27, locale="ja-JP")
     digest = build_digest(
-        items, digest_id="0123abcd", sender="IPS <ips@example.com>", to="ken@example.jp", at=T0
+        items, digest_id="0123abcd", sender="IPS <ips@example.com>", to="ken@example.jp", date=T0
     )
     with SmtpSink() as sink:
         mailer = Mailer(sink.host, sink.port, timeout=5.0)
@@ -24,7 +24,7 @@ async def test_a_japanese_digest_arrives_whole_with_its_headers() -> None:
     message = received.message
     assert message["Subject"] == "IPS ジョブ 30 件が終了しました：失敗 3 件、成功 27 件"
     assert message["X-IPS-Job-Event"] == "digest" and message["X-IPS-Digest-Count"] == "30"
-    assert message["Message-ID"] == "<digest-0123abcd@ips-job-notifier>"
+    assert message["Message-ID"] == "<digest-0123abcd@example.com>"
     text, html = message.get_body(("plain",)), message.get_body(("html",))
     assert text is not None and html is not None
     assert "次のステップ" in text.get_content() and "次のステップ" in html.get_content()

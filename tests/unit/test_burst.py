@@ -32,7 +32,7 @@ def test_forty_jobs_starting_and_finishing_together_make_after_plus_one_emails()
             held_until = decision.hold_until
     assert held_until == T0 + RULES.window and due(held_until, T0 + RULES.window)
     digest = build_digest(
-        held_back, digest_id="burst", sender="ips@example.com", to="ana@x.example", at=held_until
+        held_back, digest_id="burst", sender="ips@example.com", to="ana@x.example", date=held_until
     ).parsed()
     assert len(singles) == 5 and all(i.event.kind is EventKind.STARTED for i in singles)
     assert digest["X-IPS-Digest-Count"] == "40"

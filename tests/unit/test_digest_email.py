@@ -5,7 +5,9 @@ from __future__ import annotations
 import email
 import email.policy
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import getaddresses, parsedate_to_datetime
 
 import pytest
 
@@ -18,10 +20,11 @@ from tests.held_items import T0, burst, held
 
 SENDER = "IPS Jobs <ips-jobs@example.com>"
 TO = "dam-team@example.com"
+SENT = T0 + timedelta(minutes=10)
 
 
 def received(items: list[Item], **options: str) -> tuple[bytes, EmailMessage, str, str]:
-    raw = build_digest(items, digest_id="d1g35t", sender=SENDER, to=TO, at=T0, **options)
+    raw = build_digest(items, digest_id="d1g35t", sender=SENDER, to=TO, date=SENT, **options)
     parsed = email.message_from_bytes(raw.as_bytes(), policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
     text, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
@@ -34,10 +37,14 @@ def test_twelve_jobs_read_back_with_the_digest_headers_and_both_parts() -> None:
     assert parsed["Subject"] == "12 IPS jobs finished: 2 failed, 10 succeeded"
     assert parsed["X-IPS-Job-Event"] == "digest"
     assert parsed["X-IPS-Digest-Count"] == "12"
-    assert parsed["Message-ID"] == digest_message_id("d1g35t") == "<digest-d1g35t@ips-job-notifier>"
+    assert parsed["Message-ID"] == digest_message_id("d1g35t", "example.com")
+    assert parsed["Message-ID"] == "<digest-d1g35t@example.com>"
     assert parsed["In-Reply-To"] is None and parsed["X-IPS-Job-Outcome"] is None
     assert parsed["Content-Language"] == "en"
     assert parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["X-Auto-Response-Suppress"] == "OOF, AutoReply"
+    assert parsedate_to_datetime(parsed["Date"]) == SENT
+    assert "Reply-To" not in parsed
     assert parsed["To"] == TO and parsed["From"] == SENDER
     assert raw.isascii() and max(len(line) for line in raw.split(b"\r\n")) <= 78
     for n in range(12):
@@ -54,8 +61,8 @@ def test_failures_come_first_with_what_to_do() -> None:
         )
         assert all(body.index(name) < first_success for name in failed)
         assert body.index("Failed") < body.index("What to do next") < first_success
-        assert ADVICE["failed"][0].replace(">", "&gt;" if body is html else ">") in body
-    assert "Dec 1, 2026, 9:00:00\u202fAM" in text  # every job with its time
+        assert ADVICE["failed"][0] in " ".join(body.split())
+    assert "Dec 1, 2026, 9:00:00\u00a0AM" in text  # every job with its time
 
 
 def test_one_job_run_is_listed_once_by_its_latest_event() -> None:
@@ -69,7 +76,7 @@ def test_one_job_run_is_listed_once_by_its_latest_event() -> None:
     assert parsed["X-IPS-Digest-Count"] == "3"
     assert parsed["Subject"] == "Updates on 3 IPS jobs: 1 failed, 2 running"
     assert text.count("Spring") == 1
-    assert "Winter · Dec 1, 2026, 9:02:00\u202fAM · 50% complete" in text
+    assert "Winter · Dec 1, 2026, 9:02:00\u00a0AM · 50% complete" in text
 
 
 @pytest.mark.parametrize(
@@ -102,7 +109,7 @@ def test_the_digest_speaks_the_jobs_language(locale: str, subject_line: str, wor
         (
             "fr",
             [("succeeded", 1_000_000)],
-            "1\u202f000\u202f000 de tâches IPS achevées\xa0: 1\u202f000\u202f000 réussies",
+            "1\u00a0000\u00a0000 de tâches IPS achevées\xa0: 1\u00a0000\u00a0000 réussies",
         ),
         ("de", [("stopped", 1)], "1 IPS-Job beendet: 1 angehalten"),
         (
@@ -159,15 +166,53 @@ class Settings:
     sender: str = SENDER
     default_locale: str = "en"
     timezone: str = "Europe/Berlin"
+    reply_to: str = "DMC-Team <dmc-team@example.com>"
+    dmc_url: str = "https://s7sps1.scene7.com/IpsWeb/"
+    message_id_domain: str = "mail.example.net"
 
 
-def test_the_email_channels_builder_dates_the_digest_by_its_latest_event() -> None:
+def test_the_email_channels_builder_dates_the_digest_when_it_is_built() -> None:
     items = burst(failed=1, succeeded=4, locale="de-DE")
+    before = datetime.now(UTC).replace(microsecond=0)
     first = localized_digest(items, digest_id="abc", to=TO, locale=None, settings=Settings())
     again = localized_digest(items, digest_id="abc", to=TO, locale=None, settings=Settings())
-    assert first == again  # a retry builds the very same email
+    after = datetime.now(UTC)
+    assert first.message_id == again.message_id == "<digest-abc@mail.example.net>"
     parsed = first.parsed()
-    assert parsed["Date"].datetime == max(item.event.at for item in items)
-    assert parsed["Message-ID"] == "<digest-abc@ips-job-notifier>"
+    assert before <= parsedate_to_datetime(parsed["Date"]) <= after
+    assert parsed["Message-ID"] == "<digest-abc@mail.example.net>"
     text = parsed.get_body(("plain",))
     assert text is not None and "Mitteleuropäische" in text.get_content()
+
+
+def test_a_retry_at_the_same_moment_sends_the_very_same_bytes() -> None:
+    items = burst(failed=2, succeeded=3, locale="ja-JP")
+    first = build_digest(items, digest_id="abc", sender=SENDER, to=TO, date=SENT)
+    again = build_digest(items, digest_id="abc", sender=SENDER, to=TO, date=SENT)
+    assert first.data == again.data
+
+
+def test_the_digest_names_the_contact_and_links_to_dynamic_media_classic() -> None:
+    url = "https://s7sps1.scene7.com/IpsWeb/"
+    options = {"reply_to": "DMC-Team <dmc-team@example.com>", "dmc_url": url}
+    _, parsed, text, html = received(burst(failed=1, succeeded=2, locale="de-DE"), **options)
+    assert [address for _, address in getaddresses(parsed.get_all("Reply-To", []))] == [
+        "dmc-team@example.com"
+    ]
+    assert "dmc-team@example.com" in " ".join(text.split())
+    assert 'href="mailto:dmc-team@example.com"' in html
+    assert url in text.splitlines() and f'href="{url}"' in html
+    assert "nicht mehr erhalten" in " ".join(text.split())
+
+
+def test_without_a_contact_the_digest_says_whom_to_ask_to_stop_the_emails() -> None:
+    _, _, text, html = received(burst(failed=1, succeeded=2))
+    wanted = "To stop receiving these emails, ask your Dynamic Media Classic administrator."
+    assert wanted in " ".join(text.split()) and wanted in html
+    assert "href=" not in html
+
+
+def test_the_text_part_of_a_digest_keeps_to_72_columns() -> None:
+    items = [held("Frühjahrskatalog 2027 " * 4, EventKind.FINISHED, Outcome.FAILED)]
+    _, _, text, _ = received(items + burst(failed=1, succeeded=2))
+    assert max(len(line) for line in text.splitlines()) <= 72
