@@ -9,7 +9,7 @@ FLOORS_VENV := .venv-floors
 UV := $(BIN)/uv
 PIP_INSTALL := --quiet --disable-pip-version-check --no-input
 
-.PHONY: test lockcheck lint typecheck layers pytest demo bench soak wheel lock relock floors clean
+.PHONY: test lockcheck lint typecheck layers pytest demo bench soak wheel lock relock floors clean gallery
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +26,8 @@ lockcheck: $(STAMP)
 	  exit 1; }
 
 lint: $(STAMP)
-	$(BIN)/ruff check notifier tests bench
-	$(BIN)/ruff format --check notifier tests bench
+	$(BIN)/ruff check notifier tests bench tools
+	$(BIN)/ruff format --check notifier tests bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict notifier
@@ -41,6 +41,11 @@ pytest: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/notifier demo
+
+# docs/emails/: every email in every catalog as HTML and text, and screenshots of a subset
+# (needs Debian's chromium: apt-get install -y chromium).
+gallery: $(STAMP)
+	$(BIN)/python tools/gallery.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from notifier.mail import render as product
 from notifier.mail.formatting import Formatter
 from notifier.mail.i18n import CATALOGS, negotiate_locale
 from notifier.mail.message import build_message
+from notifier.mail.plain_text import bullets, paragraph
 from notifier.mail.preview import sample_completion, sample_event
 
 TEMPLATES = Path(notifier.__file__).parent / "templates"
@@ -75,6 +77,8 @@ def _plain_environment(*, html: bool) -> Environment:
     )
     env.policies["ext.i18n.trimmed"] = True
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.filters["paragraph"] = paragraph
+    env.filters["bullets"] = bullets
     return env
 
 
@@ -95,11 +99,16 @@ def plain_jobs(items: list[Sample]) -> list[PlainJob]:
     jobs = []
     for item in items:
         status = product.status_of(item.event, item.completion)
-        context = product._context(item.event, item.completion, status, fmt, _identity)
+        facts = product._facts(item.event, item.completion, fmt, NullTranslations())  # type: ignore[arg-type]
+        context = product._context(item.event, item.completion, status, fmt)
         percent = fmt.percent(item.event.detail or item.event.job.progress or 0)
         name = item.event.job.name or ""
         subject = product.SUBJECTS[status] % {"name": name, "percent": percent}
-        context.update(subject=subject, percent=percent, lang="en", sentence_gap=" ")
+        context.update(
+            product.layout_context("en", fmt, facts, product.NO_LINKS),
+            subject=subject,
+            percent=percent,
+        )
         template = f"{item.event.kind.value}.j2"
         jobs.append(
             PlainJob(
@@ -107,10 +116,6 @@ def plain_jobs(items: list[Sample]) -> list[PlainJob]:
             )
         )
     return jobs
-
-
-def _identity(message: str) -> str:
-    return message
 
 
 def render_plain(job: PlainJob) -> tuple[str, str]:

@@ -31,6 +31,7 @@ from notifier.http import assess_readiness, start_http
 from notifier.ips.client import IpsClient
 from notifier.looplag import watch_loop_lag
 from notifier.mail.channel import EmailChannel, EmailSettings
+from notifier.mail.digest import localized_digest
 from notifier.mail.render import warm_up
 from notifier.mail.sender import Mailer, SmtpSecurity
 from notifier.metrics import EmailResult, Metrics
@@ -38,6 +39,8 @@ from notifier.poller import Poller
 from notifier.store.open import Access, open_store
 from notifier.store.protocol import OWED, DeliveryStatus, StoreError
 from notifier.store.sqlite import SqliteStore
+from notifier.webhook.channel import WebhookChannel
+from notifier.webhook.target import WebhookFormat, WebhookTarget
 
 log = logging.getLogger(__name__)
 
@@ -114,13 +117,33 @@ def email_settings(config: Config) -> EmailSettings:
         sender=config.smtp.sender,
         default_locale=config.notify.default_locale,
         timezone=config.notify.timezone,
+        reply_to=config.notify.reply_to,
+        dmc_url=config.notify.dmc_url,
+        message_id_domain=config.smtp.message_id_domain,
     )
 
 
 def channels(config: Config, smtp: Mailer) -> list[Channel[Any]]:
-    """Every channel deliveries can travel by. Webhook deliveries wait (and say so in the
-    outbox) until a webhook channel is part of this list."""
-    return [EmailChannel(smtp, email_settings(config))]
+    """Every channel deliveries can travel by: email, and the webhooks when any is configured."""
+    email = EmailChannel(smtp, email_settings(config), build_digest=localized_digest)
+    if not config.webhooks:
+        return [email]
+    return [email, webhook_channel(config)]
+
+
+def webhook_channel(config: Config) -> WebhookChannel:
+    targets = [
+        WebhookTarget(
+            hook.name,
+            hook.url.reveal(),
+            WebhookFormat(hook.format.value),
+            hook.secret.reveal(),
+            hook.timeout,
+        )
+        for hook in config.webhooks
+    ]
+    notify = config.notify
+    return WebhookChannel(targets, default_locale=notify.default_locale, timezone=notify.timezone)
 
 
 def retry_policy(config: Config) -> RetryPolicy:

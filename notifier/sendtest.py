@@ -80,6 +80,9 @@ def _sample_message(config: Config, to: str, locale: str | None, kind: str) -> O
         sender=config.smtp.sender,
         default_locale=config.notify.default_locale,
         timezone=config.notify.timezone,
+        reply_to=config.notify.reply_to,
+        dmc_url=config.notify.dmc_url,
+        message_id_domain=config.smtp.message_id_domain,
     )
 
 

@@ -89,7 +89,7 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
-_DEFAULT_EVENTS = (EventKind.STARTED, EventKind.FINISHED, EventKind.STALLED)
+_DEFAULT_EVENTS = (EventKind.FINISHED, EventKind.STALLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +122,8 @@ class NotifyConfig:
     deny: tuple[str, ...] = ()
     outcome_grace: float = 300.0
     submitter: bool = True
+    reply_to: str = ""
+    dmc_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,7 @@ class SmtpConfig:
     max_age: float = 172800.0
     verify_tls: bool = True
     ca_file: Path | None = None
+    message_id_domain: str = ""
 
 
 @dataclass(frozen=True, slots=True)

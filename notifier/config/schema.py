@@ -270,6 +270,32 @@ def sender(value: object) -> str:
     return value
 
 
+def optional_sender(value: object) -> str:
+    """ "" means none; otherwise an address as for smtp.from."""
+    if value == "":
+        return ""
+    return sender(value)
+
+
+def optional_url(value: object) -> str:
+    """ "" means none."""
+    if value == "":
+        return ""
+    return url(value)
+
+
+def domain_or_empty(value: object) -> str:
+    what = 'a full domain name such as "example.com", or "" for smtp.from\'s domain'
+    if not isinstance(value, str):
+        raise expected(what, value)
+    labels = value.split(".")
+    if value and (
+        len(labels) < 2 or not all(re.fullmatch(r"[A-Za-z0-9-]{1,63}", p) for p in labels)
+    ):
+        raise expected(what, value)
+    return value.lower()
+
+
 def deny_entry(value: object) -> str:
     if not isinstance(value, str) or "@" not in value or any(c.isspace() for c in value):
         raise expected('an address or "@domain"', value)
@@ -338,6 +364,8 @@ KEYS: tuple[Key, ...] = (
         ("deny", Kind.STR_LIST, listed(deny_entry, 'a list of addresses or "@domain"s')),
         ("outcome_grace", Kind.FLOAT, seconds),
         ("submitter", Kind.BOOL, boolean),
+        ("reply_to", Kind.STR, optional_sender),
+        ("dmc_url", Kind.STR, optional_url),
     ),
     *_keys(
         "smtp",
@@ -354,6 +382,7 @@ KEYS: tuple[Key, ...] = (
         ("max_age", Kind.FLOAT, seconds),
         ("verify_tls", Kind.BOOL, boolean),
         ("ca_file", Kind.STR, optional_file),
+        ("message_id_domain", Kind.STR, domain_or_empty),
     ),
     *_keys(
         "store",

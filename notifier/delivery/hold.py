@@ -1,29 +1,23 @@
-"""Digest holding, as the delivery loop sees it: the settings and the decision's signature.
+"""Digest holding, as the delivery loop sees it: the decision's signature.
 
 `HoldPolicy` is the seam: given when a recipient was last sent messages on one channel, say
-whether the next one goes now (None) or is held until when. `count_in_window` is the rule
-the loop uses until the digest policy of notifier.core is connected in its place.
-Pure: no I/O, no clock (`now` comes in).
+whether the next one goes now (None) or is held until when. The rule itself, and the
+`[digest]` settings, are notifier.core.digest's; `hold_until` there is the policy the loop
+uses. Pure: no I/O, no clock (`now` comes in).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
+from notifier.core.digest import DigestSettings, hold_until
 
-@dataclass(frozen=True, slots=True)
-class DigestSettings:
-    """`[digest]`: `after` messages one by one within `window`, then a digest (0: never)."""
+__all__ = ["NO_DIGESTS", "DigestSettings", "HoldPolicy", "hold_until"]
 
-    after: int = 0
-    window: timedelta = timedelta(seconds=600)
-
-    @property
-    def enabled(self) -> bool:
-        return self.after > 0
+NO_DIGESTS = DigestSettings(after=0)
+"""What the loop holds to when it is given no `[digest]` settings: every message at once."""
 
 
 class HoldPolicy(Protocol):
@@ -34,16 +28,3 @@ class HoldPolicy(Protocol):
         message on this channel within the last `settings.window` (a digest counts once),
         oldest first, including those the loop has just decided to send."""
         ...
-
-
-def count_in_window(
-    sends: Sequence[datetime], now: datetime, settings: DigestSettings
-) -> datetime | None:
-    """Beyond `after` sends within the window, hold until the window of the oldest of them
-    ends: then the held ones go as one digest."""
-    if not settings.enabled:
-        return None
-    recent = sorted(at for at in sends if now - at < settings.window)
-    if len(recent) < settings.after:
-        return None
-    return recent[-settings.after] + settings.window

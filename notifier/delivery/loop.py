@@ -30,7 +30,7 @@ from notifier.core.events import Completion, Event
 from notifier.core.routing import ChannelKind
 from notifier.delivery.channel import Channel, ChannelError, GiveUp, Item, RetryLater, Unaddressable
 from notifier.delivery.completions import without_log
-from notifier.delivery.hold import DigestSettings, HoldPolicy, count_in_window
+from notifier.delivery.hold import NO_DIGESTS, DigestSettings, HoldPolicy, hold_until
 from notifier.delivery.retry import RetryPolicy, span
 from notifier.store.protocol import Delivery, DeliveryStore
 
@@ -91,7 +91,7 @@ class DeliveryLoop:
         ask_every: float = 30.0,
         retry: RetryPolicy | None = None,
         digest: DigestSettings | None = None,
-        hold_policy: HoldPolicy = count_in_window,
+        hold_policy: HoldPolicy = hold_until,
         batch: int = 100,
         clock: Callable[[], datetime] = utc_now,
         on_result: ResultHook | None = None,
@@ -106,7 +106,7 @@ class DeliveryLoop:
         self._asked: set[str] = set()
         self._next_ask: datetime | None = None
         self._retry = retry or RetryPolicy()
-        self._digest = digest or DigestSettings()
+        self._digest = digest or NO_DIGESTS
         self._hold_policy = hold_policy
         self._batch = batch
         self._clock = clock

@@ -11,22 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import format_datetime
 from typing import Protocol
 
 from notifier.core.routing import ChannelKind, Recipient
 from notifier.delivery.channel import GiveUp, Item, RetryLater, Unaddressable, digest_id
 from notifier.mail.addresses import InvalidAddress, validate_address
-from notifier.mail.message import (
-    MESSAGE_ID_DOMAIN,
-    POLICY,
-    MessageError,
-    OutgoingEmail,
-    build_message,
-)
-from notifier.mail.render import status_of
-from notifier.mail.safe_text import header_text
+from notifier.mail.digest import localized_digest
+from notifier.mail.message import MessageError, OutgoingEmail, build_message
 from notifier.mail.sender import (
     DeliveryError,
     PermanentDeliveryError,
@@ -47,9 +38,15 @@ class MailSender(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class EmailSettings:
+    """smtp.from, notify.default_locale, notify.timezone, notify.reply_to, notify.dmc_url
+    and smtp.message_id_domain ("" for none, or for smtp.from's domain)."""
+
     sender: str
     default_locale: str = "en"
     timezone: str = "UTC"
+    reply_to: str = ""
+    dmc_url: str = ""
+    message_id_domain: str = ""
 
 
 class DigestBuilder(Protocol):
@@ -78,7 +75,8 @@ class MessageBuilder(Protocol):
 def localized_message(
     item: Item, *, to: str, locale: str | None, settings: EmailSettings
 ) -> OutgoingEmail:
-    """The email of notifier/mail/message.py: localized text and HTML."""
+    """The email of notifier/mail/message.py: localized text and HTML, dated now (it is
+    built just before it is sent, and again for each retry)."""
     return build_message(
         item.event,
         item.completion,
@@ -87,6 +85,9 @@ def localized_message(
         locale=locale,
         default_locale=settings.default_locale,
         timezone=settings.timezone,
+        reply_to=settings.reply_to,
+        dmc_url=settings.dmc_url,
+        message_id_domain=settings.message_id_domain,
     )
 
 
@@ -99,12 +100,12 @@ class EmailChannel:
         settings: EmailSettings,
         *,
         build: MessageBuilder = localized_message,
-        build_digest: DigestBuilder | None = None,
+        build_digest: DigestBuilder = localized_digest,
     ) -> None:
         self._mailer = mailer
         self._settings = settings
         self._build = build
-        self._build_digest = build_digest or plain_digest
+        self._build_digest = build_digest
 
     @property
     def kind(self) -> ChannelKind:
@@ -154,33 +155,3 @@ def _mailable(recipient: Recipient) -> str:
         return validate_address(recipient.address)
     except InvalidAddress as exc:
         raise Unaddressable(f"invalid recipient address: {exc.reason}") from exc
-
-
-def plain_digest(
-    items: Sequence[Item],
-    *,
-    digest_id: str,
-    to: str,
-    locale: str | None,
-    settings: EmailSettings,
-) -> OutgoingEmail:
-    """A plain-text digest in English: one line per held event. The localized text and
-    HTML digest replaces it (notifier/mail/digest.py)."""
-    message = EmailMessage(policy=POLICY)
-    message["From"] = settings.sender
-    message["To"] = to
-    message["Subject"] = f"{len(items)} IPS job notifications"
-    message["Date"] = format_datetime(max(item.event.at for item in items))
-    message["Message-ID"] = f"<digest-{digest_id}@{MESSAGE_ID_DOMAIN}>"
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-IPS-Job-Event"] = "digest"
-    message["X-IPS-Digest-Count"] = str(len(items))
-    lines = [
-        f"- {header_text(i.event.job.name or i.event.job.job_handle)}: "
-        f"{status_of(i.event, i.completion)} at {i.event.at.isoformat(timespec='seconds')}"
-        for i in items
-    ]
-    message.set_content("\n".join(lines) + "\n")
-    envelope = validate_address(message["From"].addresses[0].addr_spec)
-    mid = str(message["Message-ID"])
-    return OutgoingEmail(sender=envelope, recipient=to, message_id=mid, data=message.as_bytes())

@@ -8,11 +8,11 @@ comes from IPS. Never builds headers or sends anything: see `message.py`.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache, lru_cache
+from functools import cache
+from gettext import GNUTranslations
 
 from jinja2 import BytecodeCache, Environment, PackageLoader, StrictUndefined
 from jinja2.bccache import Bucket
@@ -22,7 +22,9 @@ from notifier.core.events import Completion, Event, EventKind, Outcome
 from notifier.core.jobs import ActiveJob, JobState, JobType
 from notifier.mail.formatting import Formatter
 from notifier.mail.i18n import N_, bcp47, negotiate_locale, translations
+from notifier.mail.plain_text import bullets, paragraph, table
 from notifier.mail.safe_text import body_text, header_text, truncate
+from notifier.mail.style import BANNERS, style_for
 
 SUBJECT_NAME_LIMIT = 80
 BODY_NAME_LIMIT = 500
@@ -31,6 +33,10 @@ DESCRIPTION_LIMIT = 2_000
 # Languages written without spaces between sentences.
 _NO_SENTENCE_GAP = frozenset({"ja", "zh_Hans", "zh_Hant"})
 
+# The colon after a label in the plain-text table: French sets it off with a no-break
+# space, Chinese and Japanese text uses the full-width one.
+_COLONS = {"fr": "\u00a0:", "ja": "\uff1a", "zh_Hans": "\uff1a", "zh_Hant": "\uff1a"}
+
 SUBJECTS: dict[str, str] = {
     "queued": N_("IPS job queued: %(name)s"),
     "started": N_("IPS job started: %(name)s"),
@@ -38,29 +44,33 @@ SUBJECTS: dict[str, str] = {
     "progress": N_("IPS job %(percent)s complete: %(name)s"),
     "stalled": N_("IPS job making no progress: %(name)s"),
     "stopping": N_("IPS job stopping: %(name)s"),
-    "succeeded": N_("IPS job completed: %(name)s"),
+    # TRANSLATORS: must not look like "finished, outcome unknown" at a glance in an inbox.
+    "succeeded": N_("IPS job completed successfully: %(name)s"),
     "warnings": N_("IPS job completed with warnings: %(name)s"),
     "failed": N_("IPS job failed: %(name)s"),
     "stopped": N_("IPS job stopped: %(name)s"),
-    "unknown": N_("IPS job finished: %(name)s"),
-}
-
-OUTCOME_NAMES: dict[Outcome, str] = {
-    Outcome.SUCCEEDED: N_("Completed successfully"),
-    Outcome.WARNINGS: N_("Completed with warnings"),
-    Outcome.FAILED: N_("Failed"),
-    Outcome.STOPPED: N_("Stopped"),
-    Outcome.UNKNOWN: N_("Outcome unknown"),
+    "unknown": N_("IPS job finished, outcome unknown: %(name)s"),
 }
 
 STATE_NAMES: dict[JobState, str] = {
-    JobState.UNKNOWN: N_("Unknown"),
     JobState.NEW: N_("New"),
     JobState.WAITING_CLIENT: N_("Waiting"),
     JobState.WAITING_COORDINATOR: N_("Waiting"),
     JobState.RUNNING: N_("Running"),
     JobState.STOPPING: N_("Stopping"),
     JobState.DONE: N_("Done"),
+}
+
+# The states each event's headline already states: a State row would only repeat it.
+_STATES_SAID: dict[EventKind, frozenset[JobState]] = {
+    EventKind.QUEUED: frozenset(
+        {JobState.NEW, JobState.WAITING_CLIENT, JobState.WAITING_COORDINATOR}
+    ),
+    EventKind.STARTED: frozenset({JobState.RUNNING}),
+    EventKind.PROGRESS: frozenset({JobState.RUNNING}),
+    EventKind.STALLED: frozenset({JobState.RUNNING}),
+    EventKind.STOPPING: frozenset({JobState.STOPPING}),
+    EventKind.FINISHED: frozenset(JobState),
 }
 
 JOB_TYPE_NAMES: dict[JobType, str] = {
@@ -74,31 +84,6 @@ JOB_TYPE_NAMES: dict[JobType, str] = {
     JobType.METADATA_UPLOAD: N_("Metadata upload"),
     JobType.IMAGE_OPTIMIZATION: N_("Image optimization"),
     JobType.CLEANUP: N_("Cleanup"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Banner:
-    background: str
-    muted: str
-    tint: str
-    symbol: str
-
-
-_BLUE = Banner("#175cd3", "#d1e0ff", "#eff4ff", "\u25b8")
-_AMBER = Banner("#b54708", "#fedf89", "#fffaeb", "!")
-_GREY = Banner("#475467", "#d0d5dd", "#f2f4f7", "\u25a0")
-BANNERS: dict[str, Banner] = {
-    "queued": Banner("#344054", "#d0d5dd", "#f2f4f7", "\u2026"),
-    "started": _BLUE,
-    "progress": _BLUE,
-    "stalled": _AMBER,
-    "stopping": _GREY,
-    "succeeded": Banner("#067647", "#abefc6", "#ecfdf3", "\u2713"),
-    "warnings": _AMBER,
-    "failed": Banner("#b42318", "#fecdca", "#fef3f2", "\u2715"),
-    "stopped": _GREY,
-    "unknown": Banner("#475467", "#d0d5dd", "#f2f4f7", "?"),
 }
 
 
@@ -118,12 +103,37 @@ class Fact:
 
 @dataclass(frozen=True, slots=True)
 class RenderedEmail:
-    """The localized parts of one email; `catalog` is the negotiated catalog name."""
+    """The localized parts of one email.
+
+    `catalog` is the negotiated catalog name; `language` the BCP 47 tag of the locale the
+    email is written and formatted for (the job's own, ``zh-Hant-HK``, when it belongs to
+    the catalog's language), for Content-Language; "" means the catalog's.
+    """
 
     catalog: str
     subject: str
     text: str
     html: str
+    language: str = ""
+
+    @property
+    def content_language(self) -> str:
+        return self.language or bcp47(self.catalog)
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """What the footer and the advice may point to, from the configuration.
+
+    `contact` is an address people may write to (notify.reply_to), `dmc_url` the company's
+    Dynamic Media Classic (notify.dmc_url); "" for none.
+    """
+
+    contact: str = ""
+    dmc_url: str = ""
+
+
+NO_LINKS = Links()
 
 
 def render_bodies(
@@ -133,30 +143,66 @@ def render_bodies(
     locale: str | None = None,
     default_locale: str = "en",
     timezone: str = "UTC",
+    links: Links = NO_LINKS,
 ) -> RenderedEmail:
     """Subject, text and HTML of the email for `event`, in `locale` (a route's) or else its
-    job's, negotiated."""
-    catalog = negotiate_locale(locale or event.job.locale, default_locale)
-    gettext = translations(catalog).gettext
-    fmt = Formatter.for_catalog(catalog, timezone)
+    job's, negotiated; formats follow that locale's region when the catalog's language is
+    its language."""
+    wanted = locale or event.job.locale
+    catalog = negotiate_locale(wanted, default_locale)
+    messages = translations(catalog)
+    fmt = Formatter.for_job(wanted, catalog, timezone)
     status = status_of(event, completion)
     name = _job_name(event.job)
     percent = fmt.percent(event.detail or event.job.progress or 0)
-    subject = gettext(SUBJECTS[status]) % {
+    subject = messages.gettext(SUBJECTS[status]) % {
         "name": truncate(header_text(name), SUBJECT_NAME_LIMIT),
         "percent": percent,
     }
-    context = _context(event, completion, status, fmt, gettext)
-    context.update(subject=subject, percent=percent, lang=bcp47(catalog))
-    context["sentence_gap"] = "" if catalog in _NO_SENTENCE_GAP else " "
+    facts = _facts(event, completion, fmt, messages)
+    context = _context(event, completion, status, fmt)
+    context.update(layout_context(catalog, fmt, facts, links), subject=subject, percent=percent)
     text = _environment(catalog, html=False).get_template(f"{event.kind.value}.j2")
     html = _environment(catalog, html=True).get_template(f"{event.kind.value}.j2")
     name_html = Markup('<span dir="auto" style="font-weight:600;">%s</span>') % name
     return RenderedEmail(
         catalog=catalog,
         subject=subject,
-        text=_tidy_text(text.render(context, layout="layout.txt", name=name)),
-        html=html.render(context, layout="layout.html", name=name_html),
+        text=tidy_text(text.render(context, layout="layout.txt", name=name)),
+        html=html.render(
+            context, layout="layout.html", name=name_html, contact=contact_html(links.contact)
+        ),
+        language=fmt.tag,
+    )
+
+
+def layout_context(
+    catalog: str, fmt: Formatter, facts: list[Fact], links: Links
+) -> dict[str, object]:
+    """What the layouts (layout.txt, layout.html) need of every email: its language and
+    style, the facts table in both forms (and the language's colon after a label), the
+    contact (for the text part: the HTML part takes `contact_html`) and the link to Dynamic
+    Media Classic."""
+    return {
+        "lang": fmt.tag,
+        "style": style_for(catalog),
+        "facts": facts,
+        "colon": _COLONS.get(catalog, ":"),
+        "facts_text": table([(f.label, f.value) for f in facts], colon=_COLONS.get(catalog, ":")),
+        "sentence_gap": "" if catalog in _NO_SENTENCE_GAP else " ",
+        "contact": links.contact,
+        "dmc_url": links.dmc_url,
+    }
+
+
+def contact_html(contact: str) -> Markup | str:
+    """The footer's contact as a mailto link; "" for none."""
+    if not contact:
+        return ""
+    # An address is one word: a line break at its "-" would look like part of it.
+    return Markup('<a href="mailto:%s" style="color:inherit;white-space:nowrap;">%s</a>') % (
+        contact,
+        contact,
     )
 
 
@@ -179,7 +225,6 @@ def _context(
     completion: Completion | None,
     status: str,
     fmt: Formatter,
-    gettext: Callable[[str], str],
 ) -> dict[str, object]:
     log = completion.log if completion is not None else None
     counts = {
@@ -187,13 +232,10 @@ def _context(
         "warning": log.file_warning_count if log else None,
         "error": log.file_error_count if log else None,
     }
-    facts = _facts(event, completion, status, fmt, gettext)
     context: dict[str, object] = {
         "kind": event.kind.value,
         "outcome": status if event.kind is EventKind.FINISHED else None,
         "banner": BANNERS[status],
-        "facts": facts,
-        "facts_text": facts_text(facts),
         "handle": header_text(event.job.job_handle),
         "stalled_for": _stalled_for(event, fmt),
         "fatal_error": bool(log and log.fatal_error),
@@ -208,28 +250,31 @@ def _context(
 def _facts(
     event: Event,
     completion: Completion | None,
-    status: str,
     fmt: Formatter,
-    gettext: Callable[[str], str],
+    messages: GNUTranslations,
 ) -> list[Fact]:
+    """The rows under the advice: what the headline and summary do not already say (the
+    job's name and its state or outcome are there)."""
+    gettext = messages.gettext
     job = event.job
     log = completion.log if completion is not None else None
-    finished = event.kind is EventKind.FINISHED
     started = job.start_date or (log.start_date if log else None)
-    facts = [Fact(gettext("Job"), _job_name(job), user_text=True)]
-    if finished:
-        facts.append(Fact(gettext("Outcome"), gettext(OUTCOME_NAMES[Outcome(status)])))
-    else:
-        facts.append(Fact(gettext("State"), _state_name(job, gettext)))
-    facts.append(Fact(gettext("Job type"), _type_name(job, gettext)))
+    facts = []
+    if job.state not in _STATES_SAID[event.kind]:
+        facts.append(Fact(gettext("State"), _state_name(job, messages)))
+    facts.append(Fact(gettext("Job type"), _type_name(job, messages)))
     # TRANSLATORS: a label; the value beside it is the date and time the job started.
-    facts.append(Fact(gettext("Started"), fmt.datetime(started) if started else gettext("Unknown")))
-    if finished:
+    started_label = gettext("Started")
+    # TRANSLATORS: shown instead of a date and time that IPS did not report.
+    unknown_date = messages.pgettext("date", "Unknown")
+    facts.append(Fact(started_label, fmt.datetime(started) if started else unknown_date))
+    if event.kind is EventKind.FINISHED:
         facts.extend(_end_facts(completion, started, fmt, gettext))
     elif job.progress is not None:
         facts.append(Fact(gettext("Progress"), fmt.percent(job.progress)))
     if event.kind is EventKind.STALLED and job.last_progress_update is not None:
-        facts.append(Fact(gettext("Last progress"), fmt.datetime(job.last_progress_update)))
+        label = gettext("Last progress update")
+        facts.append(Fact(label, fmt.datetime(job.last_progress_update)))
     facts.append(Fact(gettext("Time zone"), fmt.zone_name()))
     if job.total_size:
         facts.append(Fact(gettext("Size"), fmt.size(job.total_size)))
@@ -269,16 +314,20 @@ def _count_facts(count: int | None, label: str, fmt: Formatter, tone: str) -> li
     return [Fact(label, fmt.number(count), tone=tone if count else "")]
 
 
-def _state_name(job: ActiveJob, gettext: Callable[[str], str]) -> str:
+def _state_name(job: ActiveJob, messages: GNUTranslations) -> str:
+    if job.state is JobState.UNKNOWN:
+        return messages.pgettext("job state", "Unknown")
     if job.state in STATE_NAMES:
-        return gettext(STATE_NAMES[job.state])
-    return body_text(job.state_raw) or gettext("Unknown")
+        return messages.gettext(STATE_NAMES[job.state])
+    # TRANSLATORS: the state of a job that IPS did not name.
+    return body_text(job.state_raw) or messages.pgettext("job state", "Unknown")
 
 
-def _type_name(job: ActiveJob, gettext: Callable[[str], str]) -> str:
+def _type_name(job: ActiveJob, messages: GNUTranslations) -> str:
     if job.type in JOB_TYPE_NAMES:
-        return gettext(JOB_TYPE_NAMES[job.type])
-    return body_text(job.type_raw) or gettext("Unknown")
+        return messages.gettext(JOB_TYPE_NAMES[job.type])
+    # TRANSLATORS: the type of a job that IPS did not name.
+    return body_text(job.type_raw) or messages.pgettext("job type", "Unknown")
 
 
 def _stalled_for(event: Event, fmt: Formatter) -> str:
@@ -295,25 +344,8 @@ def _progress_bar(event: Event) -> int | None:
     return None if value is None else max(0, min(100, value))
 
 
-def facts_text(facts: list[Fact]) -> str:
-    """The facts table for the plain-text part, labels padded to one display width."""
-    width = max(_display_width(fact.label) for fact in facts) + 2
-    lines = []
-    for fact in facts:
-        pad = " " * (width - _display_width(fact.label))
-        indent = "\n" + " " * width
-        lines.append(f"{fact.label}:{pad[1:]}{fact.value.replace(chr(10), indent)}")
-    return "\n".join(lines)
-
-
-@lru_cache(maxsize=1024)  # the labels are a few fixed strings per catalog
-def _display_width(value: str) -> int:
-    if value.isascii():
-        return len(value)
-    return sum(2 if unicodedata.east_asian_width(ch) in {"W", "F"} else 1 for ch in value)
-
-
-def _tidy_text(text: str) -> str:
+def tidy_text(text: str) -> str:
+    """The rendered text part without trailing spaces or runs of empty lines."""
     lines = [line if line == "-- " else line.rstrip() for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
 
@@ -365,5 +397,7 @@ def _environment(catalog: str, *, html: bool) -> Environment:
         bytecode_cache=_COMPILED[html],
     )
     env.policies["ext.i18n.trimmed"] = True
+    env.filters["paragraph"] = paragraph
+    env.filters["bullets"] = bullets
     env.install_gettext_translations(translations(catalog), newstyle=True)  # type: ignore[attr-defined]
     return env

@@ -31,6 +31,7 @@ from notifier.store.sqlite import SqliteStore
 from tests.smtp_sink import SmtpSink
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+SETTINGS = EmailSettings(sender="IPS Jobs <ips-jobs@example.com>")
 TEAM = Recipient(ChannelKind.EMAIL, "dam-team@example.com", "de")
 FAILURES = Route(
     to=(TEAM,), events=frozenset({EventKind.FINISHED}), outcomes=frozenset({Outcome.FAILED})
@@ -69,8 +70,12 @@ class Rig:
     mailer: Mailer
     rules: RoutingRules
 
-    def loop(self, digest: DigestSettings | None = None, **options: object) -> DeliveryLoop:
-        settings = EmailSettings(sender="IPS Jobs <ips-jobs@example.com>")
+    def loop(
+        self,
+        digest: DigestSettings | None = None,
+        settings: EmailSettings = SETTINGS,
+        **options: object,
+    ) -> DeliveryLoop:
         channel = EmailChannel(self.mailer, settings)
         return DeliveryLoop(self.store, [channel], digest=digest, **options)  # type: ignore[arg-type]
 
@@ -179,6 +184,39 @@ async def test_a_burst_is_held_in_the_store_and_sent_as_one_digest_at_the_end_of
     rows = await rig.rows()
     assert {d.status for d in rows} == {DeliveryStatus.SENT}
     assert len({d.receipt for d in rows if d.event.job.name in listed}) == 1
+
+
+async def test_every_email_and_the_digest_carry_the_configured_reply_to_and_domain(
+    rig: Rig,
+) -> None:
+    rig.rules = RoutingRules(routes=(Route(to=(TEAM,), events=frozenset(EventKind)),))
+    settings = EmailSettings(
+        sender="IPS Jobs <ips-jobs@example.com>",
+        reply_to="DMC Team <dmc-team@example.com>",
+        dmc_url="https://s7sps1.scene7.com/IpsWeb/",
+        message_id_domain="mail.example.net",
+    )
+    digest = DigestSettings(after=1, window=timedelta(minutes=10))
+    await rig.enqueue(event("One"), event("Two"), event("Three"))
+    await rig.loop(digest, settings, clock=lambda: T0).run_once(T0)
+    end = T0 + timedelta(minutes=10)
+    await rig.loop(digest, settings, clock=lambda: end).run_once(end)
+
+    mails = [m.message for m in rig.sink.messages]
+    assert len(mails) == 4, "one single email and one digest for each of Ana and the team"
+    assert sorted(str(m["X-IPS-Job-Event"]) for m in mails) == [
+        "digest",
+        "digest",
+        "started",
+        "started",
+    ]
+    for mail in mails:
+        assert str(mail["Reply-To"]) == "DMC Team <dmc-team@example.com>"
+        assert str(mail["Message-ID"]).endswith("@mail.example.net>")
+        html = mail.get_body(("html",))
+        assert html is not None
+        assert 'href="https://s7sps1.scene7.com/IpsWeb/"' in html.get_content()
+        assert 'href="mailto:dmc-team@example.com"' in html.get_content()
 
 
 async def test_digest_settings_off_never_hold(rig: Rig) -> None:

@@ -29,8 +29,8 @@ class Case:
 
 
 CASES = (
-    Case("ja-JP", "ja", "ja", "春のカタログ 2026", "hanako@example.jp", Outcome.SUCCEEDED),
-    Case("de-DE", "de", "de", "Frühjahrskatalog – Bilder", "jana@example.de", Outcome.FAILED),
+    Case("ja-JP", "ja", "ja-JP", "春のカタログ 2026", "hanako@example.jp", Outcome.SUCCEEDED),
+    Case("de-DE", "de", "de-DE", "Frühjahrskatalog – Bilder", "jana@example.de", Outcome.FAILED),
     Case("pt-BR", "pt_BR", "pt-BR", "Catálogo de verão", "joao@example.com.br", Outcome.WARNINGS),
 )
 
@@ -38,7 +38,7 @@ SUBJECTS = {
     "queued": "IPS job queued: %(name)s",
     "started": "IPS job started: %(name)s",
     "progress": "IPS job %(percent)s complete: %(name)s",
-    "succeeded": "IPS job completed: %(name)s",
+    "succeeded": "IPS job completed successfully: %(name)s",
     "warnings": "IPS job completed with warnings: %(name)s",
     "failed": "IPS job failed: %(name)s",
 }

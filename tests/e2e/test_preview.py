@@ -35,7 +35,7 @@ async def test_preview_as_eml_is_a_complete_japanese_email(notifier: Notifier) -
     assert result.returncode == 0, result.output
     message = email.message_from_string(result.stdout, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
-    assert message["Content-Language"] == "ja"
+    assert message["Content-Language"] == "ja-JP"
     assert str(message["Subject"]).startswith("IPS ジョブが失敗しました")
     assert message["X-IPS-Job-Outcome"] == "failed"
     assert message.get_body(("html",)) is not None

@@ -66,7 +66,7 @@ async def test_team_routes_hear_in_their_language_once_per_event(
     night = mails["night-shift@example.com"]
     assert {m["Content-Language"] for m in night} == {"fr"}
     assert {m["X-IPS-Job-Event"] for m in night} == {"finished"}
-    assert {m["Content-Language"] for m in mails["ana@example.com"]} == {"en"}
+    assert {m["Content-Language"] for m in mails["ana@example.com"]} == {"en-US"}
     ids = [str(m["Message-ID"]) for m in world.mails()]
     assert len(set(ids)) == len(ids), "each recipient's copy is its own message"
 

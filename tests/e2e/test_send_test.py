@@ -24,14 +24,31 @@ async def test_send_test_delivers_a_sample_in_the_asked_language(
     mail = received.message
     assert str(mail["To"]) == "ops@example.com"
     assert str(mail["From"]) == SENDER
-    assert str(mail["Content-Language"]) == "ja"
+    assert str(mail["Content-Language"]) == "ja-JP"
     assert str(mail["X-IPS-Job-Event"]) == "finished"
+    assert "Reply-To" not in mail
     assert str(mail["Message-ID"]) in result.stdout
     again = await notifier.run("send-test", "-c", config, "--to", "ops@example.com")
     assert again.returncode == 0, again.output
     first, second = (m.message for m in world.sink.messages)
     assert first["Message-ID"] != second["Message-ID"], "a repeated test must not look like a dup"
     assert not world.store.exists(), "send-test never touches the store"
+
+
+async def test_send_test_carries_what_the_service_sends_reply_to_and_message_id_domain(
+    world: World, notifier: Notifier
+) -> None:
+    config = world.config(
+        notify={"reply_to": "DMC Team <dmc-team@example.com>"},
+        smtp={"message_id_domain": "mail.example.net"},
+    )
+
+    result = await notifier.run("send-test", "-c", str(config), "--to", "ops@example.com")
+
+    assert result.returncode == 0, result.output
+    (received,) = world.sink.messages
+    assert str(received.message["Reply-To"]) == "DMC Team <dmc-team@example.com>"
+    assert str(received.message["Message-ID"]).endswith("@mail.example.net>")
 
 
 async def test_send_test_other_event(world: World, notifier: Notifier) -> None:

@@ -52,7 +52,8 @@ LOCALES = (
 )
 ALLOWED_HEADERS = {
     "from", "to", "subject", "date", "message-id", "in-reply-to", "references",
-    "auto-submitted", "x-ips-job-event", "x-ips-job-outcome", "x-ips-job-handle",
+    "auto-submitted", "x-auto-response-suppress", "x-ips-job-event", "x-ips-job-outcome",
+    "x-ips-job-handle",
     "mime-version", "content-type", "content-language", "content-transfer-encoding",
 }  # fmt: skip
 

@@ -51,7 +51,8 @@ def test_minimal_file_gets_the_documented_defaults(tmp_path: Path) -> None:
     assert config.poll.stall_after == 1800
     assert config.poll.progress_steps == (50,)
     assert config.poll.max_backoff == 300
-    assert config.notify.events == (EventKind.STARTED, EventKind.FINISHED, EventKind.STALLED)
+    assert config.notify.events == (EventKind.FINISHED, EventKind.STALLED)
+    assert config.notify.reply_to == config.notify.dmc_url == config.smtp.message_id_domain == ""
     assert config.notify.default_locale == "en"
     assert config.notify.timezone == "UTC"
     assert config.notify.job_types == ()
@@ -92,6 +93,8 @@ timezone = "Europe/Berlin"
 job_types = ["UploadFromServerDirectory", "imageservingpublish"]
 deny = ["@Example.org", "boss@example.com"]
 outcome_grace = 12.5
+reply_to = "DMC Team <dmc-team@example.com>"
+dmc_url = "https://dmc.example.com/"
 
 [store]
 path = "/var/lib/other/db.sqlite3"
@@ -108,7 +111,8 @@ format = "json"
         f'api_version = "2013-02-15"\ncompanies = ["47", "c|9"]\ntimeout = 5\n'
         f'verify_tls = false\nca_file = "{ca}"\n\n[smtp]\nhost = "mail.example.com"\n'
         f'port = 465\nsecurity = "tls"\nuser = "relay"\ntimeout = 7\nmax_connections = 1\n'
-        f'max_backoff = 30\nmax_age = 3600\nverify_tls = false\nca_file = "{ca}"\n',
+        f'max_backoff = 30\nmax_age = 3600\nverify_tls = false\nca_file = "{ca}"\n'
+        'message_id_domain = "Mail.Example.com"\n',
     )
     config = load(write(tmp_path, extra, base))
 
@@ -137,6 +141,9 @@ format = "json"
         JobType.IMAGE_SERVING_PUBLISH,
     )
     assert config.notify.deny == ("@example.org", "boss@example.com")
+    assert config.notify.reply_to == "DMC Team <dmc-team@example.com>"
+    assert config.notify.dmc_url == "https://dmc.example.com/"
+    assert config.smtp.message_id_domain == "mail.example.com"
     assert config.notify.outcome_grace == 12.5
     assert config.store.path == Path("/var/lib/other/db.sqlite3")
     assert config.http.address == ("::1", 0)
@@ -269,6 +276,11 @@ BAD_VALUES = [
     ("[notify]\ntimezone = '../../etc/passwd'\n", "notify.timezone", "IANA time zone"),
     ("[notify]\ndeny = ['nobody']\n", "notify.deny", "@domain"),
     ("[notify]\noutcome_grace = 0\n", "notify.outcome_grace", "> 0"),
+    ("[notify]\nreply_to = 'dmc team'\n", "notify.reply_to", "ips-jobs@example.com"),
+    ('[notify]\nreply_to = "a@b.c\\nBcc: x@y.z"\n', "notify.reply_to", "address"),
+    ("[notify]\ndmc_url = 'dmc.example.com'\n", "notify.dmc_url", "https://"),
+    ("[smtp]\nmessage_id_domain = 'localhost'\n", "smtp.message_id_domain", "full domain"),
+    ("[smtp]\nmessage_id_domain = 'a b.com'\n", "smtp.message_id_domain", "full domain"),
     ("[smtp]\nport = true\n", "smtp.port", "whole number"),
     ("[smtp]\nport = '25'\n", "smtp.port", "got '25'"),
     ("[smtp]\nport = 70000\n", "smtp.port", "1 to 65535"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from notifier.delivery.hold import DigestSettings, count_in_window
+from notifier.delivery.hold import DigestSettings, hold_until
 from notifier.delivery.retry import RetryPolicy, span
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -44,19 +44,19 @@ def test_a_delivery_is_too_old_at_its_maximum_age() -> None:
 def test_under_the_threshold_nothing_is_held() -> None:
     settings = DigestSettings(after=3, window=timedelta(minutes=10))
     sends = [NOW - timedelta(minutes=2), NOW - timedelta(minutes=1)]
-    assert count_in_window(sends, NOW, settings) is None
+    assert hold_until(sends, NOW, settings) is None
 
 
 def test_beyond_the_threshold_the_rest_waits_for_the_end_of_the_window() -> None:
     settings = DigestSettings(after=3, window=timedelta(minutes=10))
     first = NOW - timedelta(minutes=4)
     sends = [first, NOW - timedelta(minutes=2), NOW - timedelta(minutes=1)]
-    assert count_in_window(sends, NOW, settings) == first + timedelta(minutes=10)
+    assert hold_until(sends, NOW, settings) == first + timedelta(minutes=10)
 
 
 def test_sends_older_than_the_window_do_not_count_and_zero_means_never() -> None:
     settings = DigestSettings(after=2, window=timedelta(minutes=10))
     old = [NOW - timedelta(minutes=30), NOW - timedelta(minutes=20), NOW - timedelta(minutes=1)]
-    assert count_in_window(old, NOW, settings) is None
+    assert hold_until(old, NOW, settings) is None
     many = [NOW - timedelta(seconds=n) for n in range(50)]
-    assert count_in_window(many, NOW, DigestSettings(after=0)) is None
+    assert hold_until(many, NOW, DigestSettings(after=0)) is None

@@ -6,7 +6,7 @@ import dataclasses
 import email
 import email.policy
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 from zoneinfo import ZoneInfo
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 from notifier.core.events import Completion, Event, EventKind, Outcome
-from notifier.mail.i18n import CATALOGS, bcp47
+from notifier.mail.i18n import CATALOGS
 from notifier.mail.message import MessageError, assemble, build_message
 from notifier.mail.preview import sample_completion, sample_event
 from notifier.mail.render import RenderedEmail
@@ -42,8 +42,17 @@ TAGS = {
 }
 
 
-def _received(event: Event, completion: Completion | None) -> tuple[bytes, EmailMessage]:
-    raw = build_message(event, completion, sender=SENDER, timezone=ZONE).as_bytes()
+# The job's full locale, as Content-Language and the HTML's lang name it.
+LANGUAGES = {tag: tag for tag in TAGS.values()} | {"zh-CN": "zh-Hans-CN", "zh-TW": "zh-Hant-TW"}
+SENT = datetime(2026, 3, 16, 7, 30, 0, tzinfo=UTC)
+
+
+def _received(
+    event: Event, completion: Completion | None, **options: str
+) -> tuple[bytes, EmailMessage]:
+    raw = build_message(
+        event, completion, sender=SENDER, timezone=ZONE, date=SENT, **options
+    ).as_bytes()
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
     return raw, parsed
@@ -76,24 +85,31 @@ def test_each_locale_reads_back_with_every_header_and_both_parts(catalog: str) -
     assert max(len(line) for line in raw.split(b"\r\n")) <= 78
     assert [address for _, address in getaddresses(parsed.get_all("To", []))] == [RECIPIENT]
     assert parsed["From"] == SENDER
-    assert parsed["Content-Language"] == bcp47(catalog)
+    assert parsed["Content-Language"] == LANGUAGES[TAGS[catalog]]
     assert parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["X-Auto-Response-Suppress"] == "OOF, AutoReply"
     assert parsed["X-IPS-Job-Event"] == "finished"
     assert parsed["X-IPS-Job-Outcome"] == "failed"
     assert parsed["X-IPS-Job-Handle"] == event.job.job_handle
-    assert parsed["Message-ID"] == f"<{event.id}@ips-job-notifier>"
-    assert parsed["In-Reply-To"] == f"<run-{event.thread_id}@ips-job-notifier>"
+    assert parsed["Message-ID"] == f"<{event.id}@example.com>"
+    assert parsed["In-Reply-To"] == f"<run-{event.thread_id}@example.com>"
     assert parsed["References"] == parsed["In-Reply-To"]
-    assert parsedate_to_datetime(parsed["Date"]) == event.at
+    assert parsedate_to_datetime(parsed["Date"]) == SENT
+    assert "Reply-To" not in parsed
     assert parsed.get_content_type() == "multipart/alternative"
     assert event.job.name in parsed["Subject"]
 
     text, html = _parts(parsed)
     assert event.job.start_date is not None
-    started = format_datetime(event.job.start_date, "medium", tzinfo=ZoneInfo(ZONE), locale=catalog)
+    started = format_datetime(
+        event.job.start_date,
+        "medium",
+        tzinfo=ZoneInfo(ZONE),
+        locale=TAGS[catalog].replace("-", "_"),
+    ).replace("\u202f", "\u00a0")
     assert started in text
     assert str(escape(started)) in html
-    assert f'lang="{bcp47(catalog)}"' in html
+    assert f'lang="{LANGUAGES[TAGS[catalog]]}"' in html
 
 
 @pytest.mark.parametrize("catalog", [name for name in CATALOGS if name != "en"])
@@ -222,11 +238,97 @@ def test_a_multi_line_sender_is_refused() -> None:
         build_message(event, completion, sender="a@example.com\r\nBcc: b@example.com")
 
 
-def test_a_naive_event_time_is_taken_as_utc() -> None:
+def test_the_date_is_when_the_email_is_sent_not_when_the_event_happened() -> None:
     event, completion = _failed("en")
-    naive = dataclasses.replace(event, at=datetime(2026, 3, 14, 9, 48, 19))
-    _, parsed = _received(naive, completion)
-    assert parsedate_to_datetime(parsed["Date"]) == datetime(2026, 3, 14, 9, 48, 19, tzinfo=UTC)
+    before = datetime.now(UTC).replace(microsecond=0)
+    raw = build_message(event, completion, sender=SENDER).as_bytes()
+    after = datetime.now(UTC)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert before <= parsedate_to_datetime(parsed["Date"]) <= after
+    naive = build_message(event, completion, sender=SENDER, date=datetime(2026, 3, 16, 7, 30))
+    assert parsedate_to_datetime(naive.parsed()["Date"]) == SENT
+
+
+def test_a_retry_later_keeps_its_message_id_but_carries_its_new_date() -> None:
+    event, completion = _failed("en")
+    first = build_message(event, completion, sender=SENDER, date=SENT)
+    later = build_message(event, completion, sender=SENDER, date=SENT + timedelta(hours=30))
+    assert first.message_id == later.message_id
+    assert first.parsed()["Date"] != later.parsed()["Date"]
+
+
+def test_the_message_id_has_a_full_domain_the_configured_one_first() -> None:
+    event, completion = _failed("en")
+    _, parsed = _received(event, completion, message_id_domain="mail.example.net")
+    assert parsed["Message-ID"] == f"<{event.id}@mail.example.net>"
+    assert parsed["References"] == f"<run-{event.thread_id}@mail.example.net>"
+
+
+def test_reply_to_is_the_contact_named_in_the_footer() -> None:
+    event, completion = _failed("de-DE")
+    _, parsed = _received(event, completion, reply_to="DMC-Team <dmc-team@example.com>")
+    assert [address for _, address in getaddresses(parsed.get_all("Reply-To", []))] == [
+        "dmc-team@example.com"
+    ]
+    text, html = _parts(parsed)
+    assert "dmc-team@example.com" in " ".join(text.split())
+    assert "dmc-team@example.com" in html
+    assert "nicht mehr erhalten" in " ".join(text.split())
+
+
+def test_without_a_contact_the_footer_says_whom_to_ask_to_stop_the_emails() -> None:
+    _, parsed = _received(*_failed("en"))
+    text, _ = _parts(parsed)
+    wanted = "To stop receiving these emails, ask your Dynamic Media Classic administrator."
+    assert wanted in " ".join(text.split())
+
+
+def test_a_dynamic_media_classic_address_becomes_a_link() -> None:
+    url = "https://s7sps1.scene7.com/IpsWeb/"
+    _, parsed = _received(*_failed("ja-JP"), dmc_url=url)
+    text, html = _parts(parsed)
+    assert f'href="{url}"' in html
+    assert "Dynamic Media Classic を開く" in html
+    assert url in text.splitlines()
+    _, without = _received(*_failed("ja-JP"))
+    assert "href=" not in _parts(without)[1]
+
+
+_SCRIPTS = st.characters(
+    codec="utf-8",
+    categories=("L", "N", "P", "S", "Zs"),
+    exclude_characters="\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u202f\u205f\u3000",
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    subject=st.lists(
+        st.sampled_from(
+            ["夏季カタログ", "–", "商品画像", "Frühjahr", "catalog", "IPS", "작업", "：", "«"]
+        )
+        | st.text(alphabet=_SCRIPTS, min_size=1, max_size=12),
+        min_size=1,
+        max_size=14,
+    ).map(" ".join)
+)
+def test_every_subject_reads_back_exactly_through_encoding_and_folding(subject: str) -> None:
+    subject = " ".join(subject.split())
+    assume(subject and "=?" not in subject)
+    event, completion = _failed("en")
+    rendered = RenderedEmail(catalog="en", subject=subject, text="x\n", html="<p>x</p>\n")
+    raw = assemble(event, completion, rendered, sender=SENDER, to=RECIPIENT, date=SENT).data
+    assert raw.isascii()
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(parsed["Subject"]) == subject
+
+
+def test_a_japanese_subject_with_a_dash_between_spaces_keeps_both_spaces() -> None:
+    name = "夏季カタログ – 商品画像"
+    _, parsed = _received(*_failed("ja-JP", name=name, original_name=name))
+    assert str(parsed["Subject"]) == f"IPS ジョブが失敗しました：{name}"
 
 
 @settings(max_examples=60, deadline=None)
@@ -294,10 +396,10 @@ def test_an_internationalised_mailbox_is_written_as_utf8_for_smtputf8() -> None:
     assert message.parsed()["To"] == "josé@example.com"
 
 
-def test_a_retry_sends_the_very_same_bytes() -> None:
+def test_a_retry_at_the_same_moment_sends_the_very_same_bytes() -> None:
     event, completion = _failed("ja-JP")
-    first = build_message(event, completion, sender=SENDER, timezone=ZONE)
-    again = build_message(event, completion, sender=SENDER, timezone=ZONE)
+    first = build_message(event, completion, sender=SENDER, timezone=ZONE, date=SENT)
+    again = build_message(event, completion, sender=SENDER, timezone=ZONE, date=SENT)
     assert first.data == again.data
 
 

@@ -30,18 +30,22 @@ def test_every_sample_renders_in_every_format(kind: str, outcome: str | None, fm
 def test_a_japanese_sample_is_in_japanese() -> None:
     text = preview("finished", "failed", "ja-JP", "text")
     assert text.startswith("ジョブが失敗しました\n")
-    assert "35 件のファイルを処理できませんでした。" in text
+    assert "35 件のファイルを処理できませんでした。" in "".join(text.splitlines())
 
 
 def test_finished_without_outcome_shows_a_success() -> None:
     assert preview("finished", None, "en", "text").startswith("Your job completed successfully")
 
 
-def test_the_eml_names_its_language() -> None:
+def test_the_eml_names_the_jobs_locale_and_formats_for_its_region() -> None:
     parsed = email.message_from_string(
         preview("stalled", None, "pt-PT", "eml"), policy=email.policy.default
     )
-    assert parsed["Content-Language"] == "pt-BR"
+    assert parsed["Content-Language"] == "pt-PT"
+    text = parsed.get_body(("plain",))
+    assert isinstance(text, email.message.EmailMessage)
+    assert "Seu trabalho" in text.get_content()  # the one Portuguese catalog
+    assert "14/03/2026, 08:02:41" in text.get_content()  # Portugal's dates, not Brazil's
 
 
 @pytest.mark.parametrize(
