@@ -178,6 +178,7 @@ def plain_digest(
     lines = [
         f"- {header_text(i.event.job.name or i.event.job.job_handle)}: "
         f"{status_of(i.event, i.completion)} at {i.event.at.isoformat(timespec='seconds')}"
+        + (" (already sent)" if i.already_sent else "")
         for i in items
     ]
     message.set_content("\n".join(lines) + "\n")

@@ -133,6 +133,11 @@ class DeliveryStore(Protocol):
         """For each recipient (by `Recipient.key`): its sends since `since` and its hold."""
         ...
 
+    async def sent_singly(self, recipient: Recipient, since: datetime) -> list[Delivery]:
+        """The deliveries sent to `recipient` on its channel since `since` one message each
+        (not in a digest), oldest first: what a digest lists as already sent."""
+        ...
+
     async def hold(self, delivery_ids: Sequence[int], until: datetime, now: datetime) -> None:
         """Hold these deliveries for their recipient's digest, due at `until`."""
         ...

@@ -124,6 +124,18 @@ class SqliteStore:
             lambda: outbox.burst_history(self._connection(), keys, rows.micros(since))
         )
 
+    async def sent_singly(self, recipient: Recipient, since: datetime) -> list[Delivery]:
+        # A digest's deliveries share its receipt; a single message's receipt is its own.
+        sql = (
+            "d.channel = ? AND d.recipient_key = ? AND d.status = 'sent' AND d.updated_at >= ?"
+            " AND d.receipt IN (SELECT receipt FROM deliveries WHERE channel = ?"
+            " AND recipient_key = ? AND status = 'sent' AND updated_at >= ?"
+            " GROUP BY receipt HAVING count(*) = 1) ORDER BY d.updated_at, d.id"
+        )
+        channel, key = recipient.key
+        args = (channel.value, key, rows.micros(since)) * 2
+        return await self._run(self._select, sql, args)
+
     async def hold(self, delivery_ids: Sequence[int], until: datetime, now: datetime) -> None:
         sql = "UPDATE deliveries SET status = 'held', next_attempt_at = ?, updated_at = ?"
         await self._mark(sql, (rows.micros(until), rows.micros(now)), delivery_ids, "'pending'")

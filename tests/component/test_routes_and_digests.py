@@ -171,14 +171,20 @@ async def test_a_burst_is_held_in_the_store_and_sent_as_one_digest_at_the_end_of
     assert len(rig.sink.messages) == 7, "6 single emails, then one digest"
     sent_digest = rig.sink.messages[-1].message
     assert sent_digest["X-IPS-Job-Event"] == "digest"
-    assert sent_digest["X-IPS-Digest-Count"] == "7"
+    assert sent_digest["X-IPS-Digest-Count"] == "12", "the whole burst: 5 sent, 7 held"
     body = sent_digest.get_body(("plain",))
     assert body is not None
     listed = body.get_content()
-    assert all(f"Job {i:02}" in listed for i in range(5, 12))
+    assert all(f"Job {i:02}" in listed for i in range(12))
+    assert "Bob's" not in listed
+    lines = [line for line in listed.splitlines() if line.startswith("- Job ")]
+    marked = sorted(line.split(":")[0] for line in lines if line.endswith("(already sent)"))
+    assert marked == [f"- Job {i:02}" for i in range(5)], "the singles are marked as sent"
     rows = await rig.rows()
     assert {d.status for d in rows} == {DeliveryStatus.SENT}
-    assert len({d.receipt for d in rows if d.event.job.name in listed}) == 1
+    held_names = {f"Job {i:02}" for i in range(5, 12)}
+    assert len({d.receipt for d in rows if d.event.job.name in held_names}) == 1
+    assert len({d.receipt for d in rows if d.event.job.name in listed}) == 6, "5 singles"
 
 
 async def test_digest_settings_off_never_hold(rig: Rig) -> None:
