@@ -36,6 +36,8 @@ class WebhookReceiver:
         self.received: list[Received] = []
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self.base_url = ""
+        """scheme://host:port once started."""
 
     async def start(self, ssl_context: ssl.SSLContext | None = None) -> str:
         app = web.Application()
@@ -46,7 +48,8 @@ class WebhookReceiver:
         await site.start()
         port = self._runner.addresses[0][1]
         scheme = "https" if ssl_context else "http"
-        return f"{scheme}://127.0.0.1:{port}"
+        self.base_url = f"{scheme}://127.0.0.1:{port}"
+        return self.base_url
 
     async def stop(self) -> None:
         self._release.set()
