@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ import pytest
 
 from notifier.sim import Outcome
 from tests.e2e.conftest import COMPANY, Notifier, Transcript, World
+from tests.smtp_sink import TlsFiles
 from tests.unit.test_webhook_payloads import check_slack, check_teams
 from tests.waiting import wait_until
 from tests.webhook_receiver import HANG, Answer, Received, WebhookReceiver
@@ -223,3 +225,35 @@ async def test_a_400_is_dead_at_once_with_the_reason_in_the_outbox_list(
     assert listing.returncode == 0, listing.output
     (line,) = [line for line in listing.stdout.splitlines() if "webhook:ops" in line]
     assert " dead " in f" {line} " and "400" in line, f"dead, with the reason: {line}"
+
+
+async def test_check_config_connect_reaches_each_webhook_without_posting(
+    world: World, notifier: Notifier, receiver: WebhookReceiver
+) -> None:
+    tls_files = TlsFiles(world.dir / "ca.pem", world.dir / "server.pem", world.dir / "server.key")
+    untrusted = WebhookReceiver()
+    untrusted_base = await untrusted.start(tls_files.server_context())
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    tables = (
+        webhook("ops", f"{receiver.base_url}{URL_PATH}?{URL_TOKEN}", extra=f'secret = "{SECRET}"')
+        + webhook("selfsigned", f"{untrusted_base}{URL_PATH}", extra="timeout = 2")
+        + webhook("gone", f"http://127.0.0.1:{closed_port}{URL_PATH}", extra="timeout = 2")
+    )
+    try:
+        config = world.config(log={"level": "debug"}, tables=tables)
+        result = await notifier.run("check-config", "--connect", "-c", str(config))
+    finally:
+        await untrusted.stop()
+
+    assert result.returncode == 1, result.output
+    lines = {
+        line.split(":", 1)[0].removeprefix("webhook "): line
+        for line in result.stdout.splitlines()
+        if line.startswith("webhook ")
+    }
+    assert "reachable" in lines["ops"] and "nothing posted" in lines["ops"], lines["ops"]
+    assert "FAILED" in lines["selfsigned"] and "certificate is not trusted" in lines["selfsigned"]
+    assert "FAILED" in lines["gone"], lines["gone"]
+    assert receiver.received == [] and untrusted.received == [], "nothing was posted"
