@@ -169,6 +169,7 @@ class DeliveryLoop:
         awaiting = await self._store.awaiting_completion()
         digests = await self._store.due_digests(now, self._batch)
         due = await self._store.due_deliveries(now, self._batch)
+        held_groups = _by_recipient(digests)
         sending = await self._hold_bursts(current, due, now)
         async with asyncio.TaskGroup() as group:
             # Job logs are fetched alongside the sends, so a slow IPS delays only the
@@ -177,11 +178,11 @@ class DeliveryLoop:
                 group.create_task(self._complete(current, awaiting, now))
             else:
                 current.waiting = len(awaiting)
-            for held in _by_recipient(digests):
+            for held in held_groups:
                 group.create_task(self._deliver_digest(current, held))
             for delivery in sending:
                 group.create_task(self._deliver_in(current, [delivery]))
-        full = len(due) == self._batch or len(digests) == self._batch
+        full = len(due) == self._batch or len(held_groups) == self._batch
         return current.report(more=full or current.completed)
 
     def _time_to_ask(self, awaiting: list[Event], now: datetime) -> bool:

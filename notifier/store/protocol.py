@@ -123,8 +123,9 @@ class DeliveryStore(Protocol):
         ...
 
     async def due_digests(self, now: datetime, limit: int) -> list[Delivery]:
-        """Held deliveries of every recipient whose digest is due (any of its held rows is),
-        all of that recipient's held rows, grouped by recipient, oldest first."""
+        """Held deliveries of the recipients (at most `limit` of them) whose digest is due
+        (any of its held rows is): all of each one's held rows, however many, grouped by
+        recipient, oldest first."""
         ...
 
     async def burst_history(

@@ -109,10 +109,11 @@ class SqliteStore:
         return await self._run(self._select, sql, (rows.micros(now), limit))
 
     async def due_digests(self, now: datetime, limit: int) -> list[Delivery]:
+        # `limit` counts recipients, never rows: a digest is all of its recipient's held rows.
         sql = (
-            "d.status = 'held' AND (d.channel, d.recipient_key) IN (SELECT channel,"
-            " recipient_key FROM deliveries WHERE status = 'held' AND next_attempt_at <= ?)"
-            " ORDER BY d.channel, d.recipient_key, d.id LIMIT ?"
+            "d.status = 'held' AND (d.channel, d.recipient_key) IN (SELECT DISTINCT channel,"
+            " recipient_key FROM deliveries WHERE status = 'held' AND next_attempt_at <= ?"
+            " ORDER BY channel, recipient_key LIMIT ?) ORDER BY d.channel, d.recipient_key, d.id"
         )
         return await self._run(self._select, sql, (rows.micros(now), limit))
 

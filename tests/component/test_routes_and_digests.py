@@ -187,6 +187,22 @@ async def test_a_burst_is_held_in_the_store_and_sent_as_one_digest_at_the_end_of
     assert len({d.receipt for d in rows if d.event.job.name in listed}) == 6, "5 singles"
 
 
+async def test_a_burst_larger_than_a_round_still_goes_as_one_digest(rig: Rig) -> None:
+    digest = DigestSettings(after=2, window=timedelta(minutes=10))
+    await rig.enqueue(*(event(f"Job {i:02}") for i in range(30)))
+    await rig.loop(digest, batch=8, clock=lambda: T0).run_once(T0)
+    for _ in range(4):  # rounds of 8 until everything is sent or held
+        await rig.loop(digest, batch=8, clock=lambda: T0).run_once(T0)
+    assert len(rig.sink.messages) == 2
+    end = T0 + timedelta(minutes=10)
+
+    released = await rig.loop(digest, batch=8, clock=lambda: end).run_once(end)
+
+    assert released.sent == 28, "all 28 held rows in one digest, though a round takes 8"
+    assert len(rig.sink.messages) == 3
+    assert rig.sink.messages[-1].message["X-IPS-Digest-Count"] == "30"
+
+
 async def test_digest_settings_off_never_hold(rig: Rig) -> None:
     await rig.enqueue(*(event(f"Job {i}") for i in range(8)))
 
