@@ -1,5 +1,5 @@
 """A real webhook receiver (aiohttp.web on loopback) for tests: records every POST and
-answers each with the next scripted answer (then 200), or hangs."""
+answers each with the next scripted answer (then 200), or hangs; each answer may be slowed."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.answers: list[Answer] = []
         self.received: list[Received] = []
+        self.delay = 0.0
+        """Seconds each answer takes (a slow receiver, so that POSTs are in flight)."""
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -63,6 +65,8 @@ class WebhookReceiver:
             Received(request.path, request.query_string, dict(request.headers), body)
         )
         answer = self.answers.pop(0) if self.answers else Answer()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if answer.status == HANG:
             await self._release.wait()
             return web.Response(status=503)
