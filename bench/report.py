@@ -88,6 +88,46 @@ def burst_rows(f: Figures) -> list[Row]:
     ]
 
 
+def digest_rows(f: Figures) -> list[Row]:
+    what = (
+        f"Digest: {f['jobs']:,} jobs of one recipient finish at once, `after = {f['after']}`, "
+        f"`window = {f['window_s']:g}` s"
+    )
+    return [
+        Row(
+            what,
+            "(absolute)",
+            f"{f['emails']} emails, the digest listing {f['digest_listed']:,} jobs",
+            f"<= {f['after'] + 2} emails, one listing all {f['jobs']:,}",
+            f["emails"] <= f["after"] + 2 and f["digest_listed"] == f["jobs"],
+        ),
+        Row(
+            what,
+            "the window itself",
+            f"digest accepted {f['to_digest_s']:.2f} s after the poll, "
+            f"{f['beyond_window_s']:.2f} s beyond the window (first email at "
+            f"{f['first_email_s']:.2f} s)",
+            "(information)",
+            True,
+        ),
+    ]
+
+
+def webhook_rows(f: Figures) -> list[Row]:
+    what = f"Webhook: {f['jobs']:,} jobs finish at once, one `json` POST each, signed"
+    peer = f"raw aiohttp POSTs of prebuilt bodies and headers, {f['connections']} connections"
+    return [
+        Row(what, peer,
+            f"{f['daemon_over_raw_rate']:.2f} of the raw rate from the poll "
+            f"({f['daemon_per_s']:.0f} vs {f['raw_per_s']:.0f} POSTs/s)",
+            "(information)", True),
+        Row(what, peer,
+            f"{f['posting_over_raw_rate']:.2f} from the first POST to the last "
+            f"({f['posting_per_s']:.0f} POSTs/s)",
+            "(information)", True),
+    ]  # fmt: skip
+
+
 def latency_rows(f: Figures) -> list[Row]:
     return [
         Row(
@@ -145,6 +185,8 @@ ROWS: dict[str, Callable[[Figures], list[Row]]] = {
     "parse": parse_rows,
     "diff": diff_rows,
     "burst": burst_rows,
+    "digest": digest_rows,
+    "webhook": webhook_rows,
     "latency": latency_rows,
     "render": render_rows,
     "footprint": footprint_rows,

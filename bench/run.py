@@ -25,7 +25,19 @@ ROOT = HERE.parent
 # top-level module of the same name: the checkout goes there instead.
 sys.path[:] = [str(ROOT), *(p for p in sys.path if p and Path(p).resolve() != HERE)]
 
-from bench import burst, diff, findings, footprint, latency, parse, render, report, scale  # noqa: E402
+from bench import (  # noqa: E402
+    burst,
+    diff,
+    digest_burst,
+    findings,
+    footprint,
+    latency,
+    parse,
+    render,
+    report,
+    scale,
+    webhook,
+)
 
 Bench = Callable[[argparse.Namespace], dict[str, Any]]
 
@@ -33,6 +45,8 @@ BENCHES: dict[str, Bench] = {
     "parse": lambda args: parse.run(),
     "diff": lambda args: diff.run(),
     "burst": lambda args: burst.run(),
+    "digest": lambda args: digest_burst.run(),
+    "webhook": lambda args: webhook.run(),
     "latency": lambda args: latency.run(),
     "render": lambda args: render.run(),
     "scale": lambda args: scale.run(),

@@ -3,7 +3,8 @@
 Its own process, so that accepting mail does not take CPU or GIL time from the sender being
 measured, and the daemon and its raw-aiosmtplib peer meet the same server. It counts the
 messages accepted and the (system-wide monotonic) time of the last one; with `record=True`
-it also reports, per message, the job handle and event headers and the time it was accepted.
+it also reports, per message, the job handle and event headers (and a digest's count of jobs
+listed) and the time it was accepted.
 Never listens on anything but 127.0.0.1; keeps nothing it receives.
 """
 
@@ -23,15 +24,18 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 HOST = "127.0.0.1"
 _HANDLE = re.compile(rb"^X-IPS-Job-Handle: ?(.*?)\r?$", re.MULTILINE)
 _EVENT = re.compile(rb"^X-IPS-Job-Event: ?(.*?)\r?$", re.MULTILINE)
+_LISTED = re.compile(rb"^X-IPS-Digest-Count: ?(\d+)\r?$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """One message the sink accepted: its X-IPS-Job-Handle, X-IPS-Job-Event and when."""
+    """One message the sink accepted: its X-IPS-Job-Handle, X-IPS-Job-Event, when, and for
+    a digest its X-IPS-Digest-Count (else 0)."""
 
     handle: str
     event: str
     at: float  # time.monotonic(): CLOCK_MONOTONIC, comparable across processes on Linux
+    listed: int = 0
 
 
 class _Handler:
@@ -45,11 +49,13 @@ class _Handler:
         if self._records is not None:
             data = envelope.original_content or b""
             handle, event = _HANDLE.search(data), _EVENT.search(data)
+            listed = _LISTED.search(data)
             self._records.put(
                 (
                     handle.group(1).decode() if handle else "",
                     event.group(1).decode() if event else "",
                     now,
+                    int(listed.group(1)) if listed else 0,
                 )
             )
         self._last.value = now
@@ -122,10 +128,10 @@ class SinkProcess:
         found: list[Accepted] = []
         while True:
             try:
-                handle, event, at = self._records.get_nowait()
+                handle, event, at, listed = self._records.get_nowait()
             except queue.Empty:
                 return found
-            found.append(Accepted(handle, event, at))
+            found.append(Accepted(handle, event, at, listed))
 
     async def wait_for(self, count: int, within: float) -> None:
         """Until `count` messages have been accepted in all; TimeoutError after `within` s."""

@@ -1,6 +1,7 @@
 """`notifier check-config`: print the effective configuration, secrets redacted, say which
 store it names and warn about missing passwords; with `--connect` prove that IPS and the mail
-server accept the credentials.
+server accept the credentials, and that each webhook's host can be reached (connected to,
+TLS verified; nothing is posted: see notifier/webhook/reach.py).
 
 Never prints a password: the configuration is printed through `redacted`, and errors from
 the IPS client and the mailer never carry one.
@@ -12,10 +13,12 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from notifier.config import Config, redacted, to_toml
-from notifier.daemon import ips_client, mailer
+from notifier.daemon import ips_client, mailer, webhook_targets
 from notifier.ips.errors import IpsError
 from notifier.mail.sender import DeliveryError
 from notifier.store.open import SERVICE_STATE_DIRECTORY
+from notifier.webhook.errors import WebhookError
+from notifier.webhook.reach import reach
 
 
 async def check_config(config: Config, *, connect: bool, out: TextIO) -> int:
@@ -29,6 +32,7 @@ async def check_config(config: Config, *, connect: bool, out: TextIO) -> int:
         return 0
     ok = await _check_ips(config, out)
     ok = await _check_smtp(config, out) and ok
+    ok = await _check_webhooks(config, out) and ok
     return 0 if ok else 1
 
 
@@ -55,6 +59,19 @@ async def _check_smtp(config: Config, out: TextIO) -> bool:
         await smtp.close()
     out.write(f"{where}: OK {reply}\n")
     return True
+
+
+async def _check_webhooks(config: Config, out: TextIO) -> bool:
+    ok = True
+    for target in webhook_targets(config):
+        try:
+            proven = await reach(target)
+        except WebhookError as exc:
+            out.write(f"webhook {target.name}: FAILED: {exc.reason}\n")
+            ok = False
+            continue
+        out.write(f"webhook {target.name}: reachable: {proven} (nothing posted)\n")
+    return ok
 
 
 def _store_line(config: Config) -> str:

@@ -132,7 +132,14 @@ def channels(config: Config, smtp: Mailer) -> list[Channel[Any]]:
 
 
 def webhook_channel(config: Config) -> WebhookChannel:
-    targets = [
+    notify = config.notify
+    return WebhookChannel(
+        webhook_targets(config), default_locale=notify.default_locale, timezone=notify.timezone
+    )
+
+
+def webhook_targets(config: Config) -> list[WebhookTarget]:
+    return [
         WebhookTarget(
             hook.name,
             hook.url.reveal(),
@@ -142,8 +149,6 @@ def webhook_channel(config: Config) -> WebhookChannel:
         )
         for hook in config.webhooks
     ]
-    notify = config.notify
-    return WebhookChannel(targets, default_locale=notify.default_locale, timezone=notify.timezone)
 
 
 def retry_policy(config: Config) -> RetryPolicy:

@@ -1,5 +1,5 @@
 """A real webhook receiver (aiohttp.web on loopback) for tests: records every POST and
-answers each with the next scripted answer (then 200), or hangs."""
+answers each with the next scripted answer (then 200), or hangs; each answer may be slowed."""
 
 from __future__ import annotations
 
@@ -34,8 +34,12 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.answers: list[Answer] = []
         self.received: list[Received] = []
+        self.delay = 0.0
+        """Seconds each answer takes (a slow receiver, so that POSTs are in flight)."""
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self.base_url = ""
+        """scheme://host:port once started."""
 
     async def start(self, ssl_context: ssl.SSLContext | None = None) -> str:
         app = web.Application()
@@ -46,7 +50,8 @@ class WebhookReceiver:
         await site.start()
         port = self._runner.addresses[0][1]
         scheme = "https" if ssl_context else "http"
-        return f"{scheme}://127.0.0.1:{port}"
+        self.base_url = f"{scheme}://127.0.0.1:{port}"
+        return self.base_url
 
     async def stop(self) -> None:
         self._release.set()
@@ -60,6 +65,8 @@ class WebhookReceiver:
             Received(request.path, request.query_string, dict(request.headers), body)
         )
         answer = self.answers.pop(0) if self.answers else Answer()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if answer.status == HANG:
             await self._release.wait()
             return web.Response(status=503)

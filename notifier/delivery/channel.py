@@ -16,9 +16,10 @@ result is recorded):
   "the job's own `locale`" (falling back to `notify.default_locale`). `item.event` is the
   job event; `item.completion` is set for every `finished` event (the loop never prepares
   one before its outcome is known) and None for the other kinds.
-- `prepare_digest(recipient, items)`: ONE message listing several held events (at least
-  two), oldest first; `digest_id(items, recipient)` is deterministic, stable across retries
-  and replays (use it in the Message-ID or as the payload's `id`).
+- `prepare_digest(recipient, items)`: ONE message listing several events (at least two),
+  oldest first: the held ones, and those of the same window already sent one by one
+  (`item.already_sent`, to be marked so); `digest_id(items, recipient)` is deterministic,
+  stable across retries and replays (use it in the Message-ID or as the payload's `id`).
 - `deliver(message)` (async, the wire): hand the prepared message over once; returns a
   receipt, a short text recorded with the delivery (the email's Message-ID, "HTTP 204"...),
   never a secret.
@@ -65,10 +66,13 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """What one message (or one line of a digest) is about."""
+    """What one message (or one line of a digest) is about. `already_sent`: a digest's
+    line about an event this recipient was already sent on its own within the digest's
+    window (listed so the digest is the whole burst; not what the digest delivers)."""
 
     event: Event
     completion: Completion | None = None
+    already_sent: bool = False
 
 
 class ChannelError(Exception):
@@ -126,9 +130,11 @@ class Channel(Protocol[M]):
 
 
 def digest_id(items: Sequence[Item], recipient: Recipient) -> str:
-    """The id of the digest of `items` for `recipient`: the same for the same held events."""
+    """The id of the digest of `items` for `recipient`: the same for the same held events
+    (those already sent on their own do not count)."""
+    held = (i.event.id for i in items if not i.already_sent)
     h = hashlib.sha256()
-    for part in (recipient.channel.value, recipient.key[1], *(i.event.id for i in items)):
+    for part in (recipient.channel.value, recipient.key[1], *held):
         data = part.encode("utf-8", "surrogatepass")
         h.update(len(data).to_bytes(8, "big"))
         h.update(data)

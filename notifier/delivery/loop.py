@@ -169,6 +169,7 @@ class DeliveryLoop:
         awaiting = await self._store.awaiting_completion()
         digests = await self._store.due_digests(now, self._batch)
         due = await self._store.due_deliveries(now, self._batch)
+        held_groups = _by_recipient(digests)
         sending = await self._hold_bursts(current, due, now)
         async with asyncio.TaskGroup() as group:
             # Job logs are fetched alongside the sends, so a slow IPS delays only the
@@ -177,11 +178,11 @@ class DeliveryLoop:
                 group.create_task(self._complete(current, awaiting, now))
             else:
                 current.waiting = len(awaiting)
-            for held in _by_recipient(digests):
-                group.create_task(self._deliver_in(current, held))
+            for held in held_groups:
+                group.create_task(self._deliver_digest(current, held))
             for delivery in sending:
                 group.create_task(self._deliver_in(current, [delivery]))
-        full = len(due) == self._batch or len(digests) == self._batch
+        full = len(due) == self._batch or len(held_groups) == self._batch
         return current.report(more=full or current.completed)
 
     def _time_to_ask(self, awaiting: list[Event], now: datetime) -> bool:
@@ -236,7 +237,22 @@ class DeliveryLoop:
                 current.count(delivery.channel, DeliveryResult.HELD)
         return sending
 
-    async def _deliver_in(self, current: _Round, deliveries: list[Delivery]) -> None:
+    async def _deliver_digest(self, current: _Round, held: list[Delivery]) -> None:
+        """One recipient's held deliveries as one digest, which also lists what this
+        recipient was sent one by one since its window began (marked as already sent), so
+        that the digest is the whole burst. Only the held deliveries are marked sent by it."""
+        since = min(d.next_attempt_at for d in held) - self._digest.window
+        held_ids = {d.event.id for d in held}
+        earlier = [
+            d
+            for d in await self._store.sent_singly(held[0].recipient, since)
+            if d.event.id not in held_ids
+        ]
+        await self._deliver_in(current, held, earlier)
+
+    async def _deliver_in(
+        self, current: _Round, deliveries: list[Delivery], earlier: Sequence[Delivery] = ()
+    ) -> None:
         # Messages are built ahead of the send slots (at most `concurrency` more), so a
         # free slot has its next message ready. Only deliveries on the wire hold the send
         # slots, and a result is recorded before its slot is released: at most
@@ -253,7 +269,7 @@ class DeliveryLoop:
             if current.stopping():
                 return  # shutting down: not started, so it stays as it was
             try:
-                message = _prepare(channel, deliveries)
+                message = _prepare(channel, deliveries, earlier)
             except Unaddressable as exc:
                 for delivery in deliveries:
                     await self._skip(current, delivery, exc.reason)
@@ -370,11 +386,17 @@ class _Round:
         )
 
 
-def _prepare(channel: Channel[Any], deliveries: list[Delivery]) -> Any:
-    items = [Item(d.event, d.completion) for d in deliveries]
+def _prepare(
+    channel: Channel[Any], deliveries: list[Delivery], earlier: Sequence[Delivery] = ()
+) -> Any:
+    """The message of these deliveries: one event's, or a digest of them together with
+    the `earlier` ones (already sent singly, listed as such)."""
     recipient = deliveries[0].recipient
-    if len(items) == 1:
-        return channel.prepare(recipient, items[0])
+    if len(deliveries) == 1 and not earlier:
+        return channel.prepare(recipient, Item(deliveries[0].event, deliveries[0].completion))
+    items = [Item(d.event, d.completion, already_sent=True) for d in earlier]
+    items += [Item(d.event, d.completion) for d in deliveries]
+    items.sort(key=lambda item: item.event.at)
     return channel.prepare_digest(recipient, items)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from notifier.mail.digest_summary import (
+    ALREADY_SENT,
     TIME_ZONE,
     WHAT_TO_DO,
     DigestEntry,
@@ -50,11 +51,13 @@ class _Line:
     name: str
     time_text: str
     detail: str
+    sent_text: str = ""
 
     @property
     def text(self) -> str:
         """The line as the plain-text part lists it: "Spring · Dec 1, 2026, 9:02 AM"."""
-        return " · ".join(part for part in (self.name, self.time_text, self.detail) if part)
+        parts = (self.name, self.time_text, self.detail, self.sent_text)
+        return " · ".join(part for part in parts if part)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +193,7 @@ def render_digest(
 
 
 def _groups(summary: DigestSummary, fmt: Formatter) -> list[_Group]:
+    sent = translations(summary.catalog).gettext(ALREADY_SENT)
     groups = []
     for group, count in summary.counts:
         entries = [entry for entry in summary.entries if entry.group == group]
@@ -198,16 +202,21 @@ def _groups(summary: DigestSummary, fmt: Formatter) -> list[_Group]:
                 name=summary.group_name(group),
                 count_text=fmt.number(count),
                 banner=BANNERS[_banner_key(group)],
-                entries=tuple(_line(entry, summary.group_name(group)) for entry in entries),
+                entries=tuple(_line(entry, summary.group_name(group), sent) for entry in entries),
                 advice=summary.advice(group),
             )
         )
     return groups
 
 
-def _line(entry: DigestEntry, group_name: str) -> _Line:
+def _line(entry: DigestEntry, group_name: str, sent_text: str) -> _Line:
     detail = entry.status_text if entry.status_text != group_name else ""
-    return _Line(name=entry.name, time_text=entry.time_text, detail=detail)
+    return _Line(
+        name=entry.name,
+        time_text=entry.time_text,
+        detail=detail,
+        sent_text=sent_text if entry.already_sent else "",
+    )
 
 
 def _banner(summary: DigestSummary) -> Banner:

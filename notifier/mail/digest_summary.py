@@ -130,6 +130,10 @@ ADVICE: dict[str, tuple[str, ...]] = {
 """What to do, per group or outcome that needs it: the advice of the single emails, the
 same msgids as their templates (so not marked again here; a test keeps them in step)."""
 
+# TRANSLATORS: marks a job in a digest whose email (or chat message) the recipient already
+# had on its own; the digest lists it too, so that it shows the whole burst.
+ALREADY_SENT = N_("already sent")
+
 # Labels the single emails' templates and render.py already translate (same msgids).
 WHAT_TO_DO = "What to do next"
 TIME_ZONE = "Time zone"
@@ -153,6 +157,11 @@ class Held(Protocol):
     @property
     def completion(self) -> Completion | None: ...
 
+    @property
+    def already_sent(self) -> bool:
+        """Listed for the whole picture: the recipient had it on its own already."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class DigestEntry:
@@ -167,6 +176,7 @@ class DigestEntry:
     job_type_text: str
     at: datetime
     time_text: str
+    already_sent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +294,7 @@ def _entry(item: Held, catalog: str, fmt: Formatter) -> DigestEntry:
         job_type_text=gettext(job_type) if job_type else body_text(job.type_raw),
         at=at,
         time_text=fmt.datetime(at),
+        already_sent=item.already_sent,
     )
 
 

@@ -123,14 +123,20 @@ class DeliveryStore(Protocol):
         ...
 
     async def due_digests(self, now: datetime, limit: int) -> list[Delivery]:
-        """Held deliveries of every recipient whose digest is due (any of its held rows is),
-        all of that recipient's held rows, grouped by recipient, oldest first."""
+        """Held deliveries of the recipients (at most `limit` of them) whose digest is due
+        (any of its held rows is): all of each one's held rows, however many, grouped by
+        recipient, oldest first."""
         ...
 
     async def burst_history(
         self, recipients: Sequence[Recipient], since: datetime
     ) -> dict[RecipientKey, BurstHistory]:
         """For each recipient (by `Recipient.key`): its sends since `since` and its hold."""
+        ...
+
+    async def sent_singly(self, recipient: Recipient, since: datetime) -> list[Delivery]:
+        """The deliveries sent to `recipient` on its channel since `since` one message each
+        (not in a digest), oldest first: what a digest lists as already sent."""
         ...
 
     async def hold(self, delivery_ids: Sequence[int], until: datetime, now: datetime) -> None:

@@ -109,10 +109,11 @@ class SqliteStore:
         return await self._run(self._select, sql, (rows.micros(now), limit))
 
     async def due_digests(self, now: datetime, limit: int) -> list[Delivery]:
+        # `limit` counts recipients, never rows: a digest is all of its recipient's held rows.
         sql = (
-            "d.status = 'held' AND (d.channel, d.recipient_key) IN (SELECT channel,"
-            " recipient_key FROM deliveries WHERE status = 'held' AND next_attempt_at <= ?)"
-            " ORDER BY d.channel, d.recipient_key, d.id LIMIT ?"
+            "d.status = 'held' AND (d.channel, d.recipient_key) IN (SELECT DISTINCT channel,"
+            " recipient_key FROM deliveries WHERE status = 'held' AND next_attempt_at <= ?"
+            " ORDER BY channel, recipient_key LIMIT ?) ORDER BY d.channel, d.recipient_key, d.id"
         )
         return await self._run(self._select, sql, (rows.micros(now), limit))
 
@@ -123,6 +124,18 @@ class SqliteStore:
         return await self._run(
             lambda: outbox.burst_history(self._connection(), keys, rows.micros(since))
         )
+
+    async def sent_singly(self, recipient: Recipient, since: datetime) -> list[Delivery]:
+        # A digest's deliveries share its receipt; a single message's receipt is its own.
+        sql = (
+            "d.channel = ? AND d.recipient_key = ? AND d.status = 'sent' AND d.updated_at >= ?"
+            " AND d.receipt IN (SELECT receipt FROM deliveries WHERE channel = ?"
+            " AND recipient_key = ? AND status = 'sent' AND updated_at >= ?"
+            " GROUP BY receipt HAVING count(*) = 1) ORDER BY d.updated_at, d.id"
+        )
+        channel, key = recipient.key
+        args = (channel.value, key, rows.micros(since)) * 2
+        return await self._run(self._select, sql, args)
 
     async def hold(self, delivery_ids: Sequence[int], until: datetime, now: datetime) -> None:
         sql = "UPDATE deliveries SET status = 'held', next_attempt_at = ?, updated_at = ?"

@@ -50,19 +50,19 @@ def check(
     if status == TOO_MANY_REQUESTS or status >= 500:
         delay = retry_after_seconds(retry_after, now)
         raise WebhookRetryLater(
-            f"webhook {target.name!r} at {target.where} answered {detail}; retrying later",
+            f"{detail}: webhook {target.name!r} at {target.where}; retrying later",
             status=status,
             retry_after=delay,
             outage=status >= 500,
         )
     if 300 <= status < 400:
         raise WebhookGiveUp(
-            f"webhook {target.name!r} at {target.where} answered {detail} (a redirect, "
-            "not followed); set the webhook's url to where it points now",
+            f"{detail} (a redirect, not followed): webhook {target.name!r} at "
+            f"{target.where}; set the webhook's url to where it points now",
             status=status,
         )
     raise WebhookGiveUp(
-        f"webhook {target.name!r} at {target.where} refused the message: {detail}",
+        f"{detail}: webhook {target.name!r} at {target.where} refused the message",
         status=status,
     )
 

@@ -44,8 +44,12 @@ def event_payload(event: Event, completion: Completion | None) -> Payload:
 
 
 def digest_payload(digest_id: str, items: Sequence[Held], at: datetime) -> Payload:
-    """The body of the POST of one digest: every job run listed, by its latest event."""
-    events = [event_payload(item.event, item.completion) for item in latest_per_run(items)]
+    """The body of the POST of one digest: every job run listed, by its latest event;
+    `already_sent` marks those the receiver already had in a POST of their own."""
+    events = [
+        {**event_payload(item.event, item.completion), "already_sent": item.already_sent}
+        for item in latest_per_run(items)
+    ]
     return {
         "version": VERSION,
         "id": digest_id,

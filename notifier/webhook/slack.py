@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from notifier.core.events import Completion, Event
-from notifier.mail.digest_summary import WHAT_TO_DO, DigestSummary, Held, summarize
+from notifier.mail.digest_summary import (
+    ALREADY_SENT,
+    WHAT_TO_DO,
+    DigestSummary,
+    Held,
+    summarize,
+)
 from notifier.mail.i18n import translations
 from notifier.webhook.notice import more_text, notice
 
@@ -92,6 +98,8 @@ def _group_text(summary: DigestSummary, group: str, count: int) -> str:
             if entry.status_text != summary.group_name(group)
             else ""
         )
+        if entry.already_sent:
+            detail += f" · {escape(translations(summary.catalog).gettext(ALREADY_SENT))}"
         lines.append(f"• {escape(entry.name)} · {escape(entry.time_text)}{detail}")
     more = len(entries) - MAX_DIGEST_LINES
     text = "\n".join([heading, *lines])

@@ -19,7 +19,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from notifier.core.events import Completion, Event
-from notifier.mail.digest_summary import WHAT_TO_DO, DigestSummary, Held, summarize
+from notifier.mail.digest_summary import (
+    ALREADY_SENT,
+    WHAT_TO_DO,
+    DigestSummary,
+    Held,
+    summarize,
+)
 from notifier.mail.i18n import translations
 from notifier.webhook.notice import more_text, notice
 
@@ -83,6 +89,8 @@ def _group(summary: DigestSummary, group: str, count: int) -> list[Message]:
     facts = []
     for entry in entries[:MAX_DIGEST_FACTS]:
         detail = f" · {entry.status_text}" if entry.status_text != name else ""
+        if entry.already_sent:
+            detail += f" · {translations(summary.catalog).gettext(ALREADY_SENT)}"
         facts.append((entry.name, entry.time_text + detail))
     parts = [
         _text(f"{name}: {count}", weight="Bolder", color=_COLORS.get(group), separator=True),

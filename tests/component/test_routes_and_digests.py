@@ -25,6 +25,7 @@ from notifier.core.state import TrackedState
 from notifier.delivery.hold import DigestSettings
 from notifier.delivery.loop import DeliveryLoop
 from notifier.mail.channel import EmailChannel, EmailSettings
+from notifier.mail.i18n import negotiate_locale, translations
 from notifier.mail.sender import Mailer
 from notifier.store.protocol import Delivery, DeliveryStatus
 from notifier.store.sqlite import SqliteStore
@@ -176,14 +177,38 @@ async def test_a_burst_is_held_in_the_store_and_sent_as_one_digest_at_the_end_of
     assert len(rig.sink.messages) == 7, "6 single emails, then one digest"
     sent_digest = rig.sink.messages[-1].message
     assert sent_digest["X-IPS-Job-Event"] == "digest"
-    assert sent_digest["X-IPS-Digest-Count"] == "7"
+    assert sent_digest["X-IPS-Digest-Count"] == "12", "the whole burst: 5 sent, 7 held"
     body = sent_digest.get_body(("plain",))
     assert body is not None
     listed = body.get_content()
-    assert all(f"Job {i:02}" in listed for i in range(5, 12))
+    assert all(f"Job {i:02}" in listed for i in range(12))
+    assert "Bob's" not in listed
+    catalog = negotiate_locale(str(sent_digest["Content-Language"]))
+    already_sent = " · " + translations(catalog).gettext("already sent")
+    lines = [line for line in listed.splitlines() if line.startswith("- Job ")]
+    marked = sorted(line.split(" · ")[0] for line in lines if line.endswith(already_sent))
+    assert marked == [f"- Job {i:02}" for i in range(5)], "the singles are marked as sent"
     rows = await rig.rows()
     assert {d.status for d in rows} == {DeliveryStatus.SENT}
-    assert len({d.receipt for d in rows if d.event.job.name in listed}) == 1
+    held_names = {f"Job {i:02}" for i in range(5, 12)}
+    assert len({d.receipt for d in rows if d.event.job.name in held_names}) == 1
+    assert len({d.receipt for d in rows if d.event.job.name in listed}) == 6, "5 singles"
+
+
+async def test_a_burst_larger_than_a_round_still_goes_as_one_digest(rig: Rig) -> None:
+    digest = DigestSettings(after=2, window=timedelta(minutes=10))
+    await rig.enqueue(*(event(f"Job {i:02}") for i in range(30)))
+    await rig.loop(digest, batch=8, clock=lambda: T0).run_once(T0)
+    for _ in range(4):  # rounds of 8 until everything is sent or held
+        await rig.loop(digest, batch=8, clock=lambda: T0).run_once(T0)
+    assert len(rig.sink.messages) == 2
+    end = T0 + timedelta(minutes=10)
+
+    released = await rig.loop(digest, batch=8, clock=lambda: end).run_once(end)
+
+    assert released.sent == 28, "all 28 held rows in one digest, though a round takes 8"
+    assert len(rig.sink.messages) == 3
+    assert rig.sink.messages[-1].message["X-IPS-Digest-Count"] == "30"
 
 
 async def test_every_email_and_the_digest_carry_the_configured_reply_to_and_domain(

@@ -111,28 +111,28 @@ async def test_a_held_digest_survives_kill_9_and_goes_out_after_the_restart(
     singles, digest = world.mails()[:2], world.mails()[2]
     assert len(world.mails()) == 3
     assert digest["X-IPS-Job-Event"] == "digest"
-    assert digest["X-IPS-Digest-Count"] == "4"
-    body = digest.get_body(("plain",))
-    assert isinstance(body, EmailMessage)
-    text = body.get_content()
-    told = {n for n in names if n in text} | {
-        n for m in singles for n in names if n in str(m["Subject"])
-    }
-    assert told == set(names), "every job reached Ana: one by one or in the digest"
+    assert digest["X-IPS-Digest-Count"] == "6", "the 4 held and the 2 sent before"
+    text = plain_text(digest)
+    assert {n for n in names if n in text} == set(names), "the digest lists the whole burst"
+    sent_singly = {n for m in singles for n in names if n in str(m["Subject"])}
+    assert len(sent_singly) == 2
+    assert already_sent(text, names) == sent_singly
     assert held_rows(world) == 0
 
 
-async def test_forty_jobs_at_once_reach_their_submitter_in_at_most_after_plus_two_emails(
+async def test_forty_finished_jobs_reach_their_submitter_in_after_plus_one_emails(
     world: World, notifier: Notifier
 ) -> None:
-    config = world.config(notify={"events": ["started"]}, digest={"after": 5, "window": 3})
+    config = world.config(notify={"events": ["finished"]}, digest={"after": 5, "window": 4})
     daemon = await notifier.start(config)
     await daemon.wait_for_log("notifier running")
     await world.polls_pass(2)
     names = [f"Bulk upload {i:02}" for i in range(40)]
-    for name in names:
-        world.add_job(name, email="integration@example.com")
-    world.add_job("Someone else's", email="bob@example.com")
+    handles = [world.add_job(name, email="integration@example.com").job_handle for name in names]
+    bob = world.add_job("Someone else's", email="bob@example.com").job_handle
+    await world.polls_pass(2)
+    for handle in [*handles, bob]:
+        world.sim.finish_job(COMPANY, handle, Outcome.SUCCEEDED)
     await wait_until(
         lambda: any(m["X-IPS-Job-Event"] == "digest" for m in world.mails()), "the digest"
     )
@@ -141,12 +141,34 @@ async def test_forty_jobs_at_once_reach_their_submitter_in_at_most_after_plus_tw
 
     mails = by_recipient(world.mails())
     burst = mails["integration@example.com"]
-    assert len(burst) <= 5 + 2
+    assert len(burst) == 5 + 1, "5 one by one, then one digest"
     (digest,) = [m for m in burst if m["X-IPS-Job-Event"] == "digest"]
-    body = digest.get_body(("plain",))
-    assert isinstance(body, EmailMessage)
-    listed = {n for n in names if n in body.get_content()}
+    text = plain_text(digest)
+    assert {n for n in names if n in text} == set(names), "the digest lists all 40"
+    assert digest["X-IPS-Digest-Count"] == "40"
+    assert str(digest["Subject"]).startswith("40 IPS jobs finished")
     singles = {n for m in burst for n in names if n in str(m["Subject"])}
-    assert listed | singles == set(names)
-    assert digest["X-IPS-Digest-Count"] == str(len(listed))
-    assert len(mails["bob@example.com"]) == 1, "a recipient under the threshold is not delayed"
+    assert len(singles) == 5
+    assert already_sent(text, names) == singles, "the 5 singles are marked as already sent"
+    (bobs,) = mails["bob@example.com"]
+    assert bobs["X-IPS-Job-Outcome"] == "succeeded"
+    order = [str(m["Message-ID"]) for m in world.mails()]
+    assert order.index(str(bobs["Message-ID"])) < order.index(str(digest["Message-ID"])), (
+        "a recipient under the threshold is not delayed until the burst's digest"
+    )
+
+
+def plain_text(mail: EmailMessage) -> str:
+    body = mail.get_body(("plain",))
+    assert isinstance(body, EmailMessage)
+    return body.get_content()
+
+
+def already_sent(digest_text: str, names: list[str]) -> set[str]:
+    """The jobs a digest's text lists as already sent on their own."""
+    return {
+        name
+        for line in digest_text.splitlines()
+        for name in names
+        if line.startswith(f"- {name} ·") and line.endswith("· already sent")
+    }

@@ -11,7 +11,19 @@ from typing import Any
 
 import pytest
 
-from bench import burst, diff, findings, footprint, latency, parse, render, report, scale
+from bench import (
+    burst,
+    diff,
+    digest_burst,
+    findings,
+    footprint,
+    latency,
+    parse,
+    render,
+    report,
+    scale,
+    webhook,
+)
 
 
 def test_parse_compares_the_same_jobs_with_zeep_and_lxml() -> None:
@@ -32,6 +44,24 @@ def test_every_finished_job_of_a_burst_is_mailed_and_timed() -> None:
     figures = burst.run(jobs=20)
     assert figures["daemon_s"] > 0 and figures["raw_s"] > 0 and figures["bytes_s"] > 0
     assert figures["daemon_from_finish_s"] >= figures["daemon_s"]
+
+
+def test_a_burst_of_one_recipient_arrives_as_after_singles_and_one_digest_of_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(digest_burst, "WINDOW_S", 1.0)
+    figures = digest_burst.run(jobs=12)
+    assert figures["emails"] == figures["after"] + 1
+    assert figures["digest_listed"] == 12
+    assert figures["to_digest_s"] >= figures["window_s"] > 0
+    assert all(row.met for row in report.rows_of("digest", figures))
+
+
+def test_every_finished_job_of_a_burst_is_posted_to_the_webhook_and_timed() -> None:
+    figures = webhook.run(jobs=20)
+    assert figures["daemon_s"] >= figures["daemon_posting_s"] >= 0
+    assert figures["raw_s"] > 0 and figures["posting_per_s"] > 0
+    assert len(report.rows_of("webhook", figures)) == 2
 
 
 def test_each_changed_job_gets_one_email_whose_latency_is_measured() -> None:
