@@ -144,7 +144,10 @@ class SmtpConfig:
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
+    """`keep_days`: how long sent, skipped and dead deliveries stay before they are pruned."""
+
     path: Path = Path("notifier.sqlite3")
+    keep_days: int = 30
 
 
 @dataclass(frozen=True, slots=True)

@@ -308,7 +308,7 @@ KEYS: tuple[Key, ...] = (
         ("verify_tls", Kind.BOOL, boolean),
         ("ca_file", Kind.STR, optional_file),
     ),
-    *_keys("store", ("path", Kind.STR, path)),
+    *_keys("store", ("path", Kind.STR, path), ("keep_days", Kind.INT, whole(1, 36_500))),
     *_keys(
         "digest",
         ("after", Kind.INT, whole(0, 1_000_000)),
