@@ -46,11 +46,12 @@ def assess_readiness(
     store cannot be written; `outages` names each far end down, with its error, until a
     message goes through there.
     """
-    problems: list[str] = [f"cannot deliver: {outage}" for outage in outages]
+    problems: list[str] = []
     if auth_failure:
         problems.append(f"IPS rejects the credentials ({auth_failure})")
     if store_problem:
         problems.append(f"store not writable: {store_problem}")
+    problems.extend(f"cannot deliver: {outage}" for outage in outages)
     window = READY_POLL_INTERVALS * poll_interval
     if last_successful_poll is None:
         if now - started_at >= window or not problems:

@@ -242,7 +242,12 @@ class DeliveryLoop:
         for until, waiting in holds.items():
             await self._store.hold([d.id for d in waiting], until, now)
             for delivery in waiting:
-                log.info("delivery %d held for a digest until %s", delivery.id, until)
+                log.info(
+                    "delivery %d held for a digest until %s",
+                    delivery.id,
+                    until,
+                    extra=_fields(delivery, DeliveryResult.HELD),
+                )
                 current.count(delivery.channel, DeliveryResult.HELD)
         return sending
 
@@ -310,12 +315,22 @@ class DeliveryLoop:
     # --- recording --------------------------------------------------------------------
 
     async def _skip(self, current: _Round, delivery: Delivery, reason: str) -> None:
-        log.info("delivery %d skipped: %s", delivery.id, reason)
+        log.info(
+            "delivery %d skipped: %s",
+            delivery.id,
+            reason,
+            extra=_fields(delivery, DeliveryResult.SKIPPED),
+        )
         await self._store.mark_skipped(delivery.id, reason, self._clock())
         current.count(delivery.channel, DeliveryResult.SKIPPED)
 
     async def _dead(self, current: _Round, deliveries: list[Delivery], reason: str) -> None:
-        log.warning("deliveries %s are dead: %s", [d.id for d in deliveries], reason)
+        log.warning(
+            "deliveries %s are dead: %s",
+            [d.id for d in deliveries],
+            reason,
+            extra=_fields(deliveries[0], DeliveryResult.DEAD),
+        )
         await self._store.mark_dead([d.id for d in deliveries], reason, self._clock())
         current.count(deliveries[0].channel, DeliveryResult.DEAD, len(deliveries))
 
@@ -409,30 +424,40 @@ def _where(scope: Scope) -> str:
     return "the mail server" if name is None else f"{channel.value} {name}"
 
 
+def _fields(
+    delivery: Delivery, result: DeliveryResult, message_id: str | None = None
+) -> dict[str, object]:
+    """The structured fields of a line about `delivery` (notifier.logs.delivery_fields)."""
+    return delivery_fields(
+        delivery_id=delivery.id,
+        channel=delivery.channel.value,
+        recipient=_shown(delivery),
+        result=result.value,
+        message_id=message_id,
+        event=delivery.event,
+    )
+
+
+def _shown(delivery: Delivery) -> str:
+    to = delivery.recipient
+    return f"{WEBHOOK_PREFIX}{to.address}" if to.channel is ChannelKind.WEBHOOK else to.address
+
+
 def _log_sent(deliveries: list[Delivery], receipt: str) -> None:
     """One INFO line per message that went out (a digest is one), with the fields of its
     first delivery: "did Marie get her email?" is a grep, or a `select` on the JSON."""
     first = deliveries[0]
-    to = first.recipient
-    shown = f"{WEBHOOK_PREFIX}{to.address}" if to.channel is ChannelKind.WEBHOOK else to.address
-    email = to.channel is ChannelKind.EMAIL
+    email = first.channel is ChannelKind.EMAIL
     what = f"a digest of {len(deliveries)}" if len(deliveries) > 1 else first.event.kind.value
     log.info(
         "sent %s by %s to %s (delivery %s, job %s): %s",
         what,
-        to.channel.value,
-        shown,
+        first.channel.value,
+        _shown(first),
         ", ".join(str(d.id) for d in deliveries),
         first.event.job.job_handle,
         receipt,
-        extra=delivery_fields(
-            delivery_id=first.id,
-            channel=to.channel.value,
-            recipient=shown,
-            result=DeliveryResult.SENT.value,
-            message_id=receipt if email else None,
-            event=first.event,
-        ),
+        extra=_fields(first, DeliveryResult.SENT, receipt if email else None),
     )
 
 

@@ -37,8 +37,10 @@ async def test_every_sent_email_is_one_info_line_with_the_delivery_fields(
     world: World, notifier: Notifier
 ) -> None:
     config = str(world.config(log={"level": "info", "format": "json"}))
+    world.sink.refuse_recipient("bounce@example.com", 550, "5.1.1 No such user")
     assert (await notifier.run("once", "-c", config)).returncode == 0
     job = world.add_job("Katalog Frühjahr", email="marie@example.com", locale="fr-FR")
+    bounced = world.add_job("Banner", email="bounce@example.com")
 
     result = await notifier.run("once", "-c", config)
 
@@ -46,7 +48,7 @@ async def test_every_sent_email_is_one_info_line_with_the_delivery_fields(
     (mail,) = await world.wait_for_mails(1)
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
     sent = [line for line in lines if line.get("result") == "sent"]
-    assert len(sent) == 1, lines
+    assert len(sent) == 1, lines  # the email went out once, logged once
     (line,) = sent
     assert line["level"] == "info"
     assert "marie@example.com" in line["message"]
@@ -57,3 +59,8 @@ async def test_every_sent_email_is_one_info_line_with_the_delivery_fields(
     assert line["event"] == "started"
     assert line["company"] == COMPANY
     assert line["job_handle"] == job.job_handle
+    (dead,) = [line for line in lines if line.get("result") == "dead"]
+    assert dead["level"] == "warning"
+    assert dead["recipient"] == "bounce@example.com"
+    assert dead["job_handle"] == bounced.job_handle
+    assert "message_id" not in dead, "nothing was sent"
