@@ -74,9 +74,29 @@ def build_parser() -> argparse.ArgumentParser:
     send_test.add_argument(
         "--event", default="finished", metavar="KIND", help="which email (default: finished)"
     )
-    outbox = with_config(command("outbox", _outbox, "list, retry or drop deliveries"))
-    outbox.add_argument("action", nargs="?", default="list", choices=["list", "retry", "drop"])
-    outbox.add_argument("id", nargs="?", type=int, help="delivery id for retry and drop")
+    outbox = with_config(
+        command("outbox", _outbox, "list, show, retry or drop deliveries (sent ones too)")
+    )
+    outbox.add_argument(
+        "action", nargs="?", default="list", choices=["list", "show", "retry", "drop"]
+    )
+    outbox.add_argument("id", nargs="?", type=int, help="delivery id for show, retry and drop")
+    outbox.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        metavar="S",
+        help="sent, pending, held, dead or skipped; repeat it or give a comma list "
+        "(default: all but sent)",
+    )
+    outbox.add_argument("--to", metavar="ADDRESS", help="one recipient (or webhook:NAME)")
+    outbox.add_argument("--job", metavar="HANDLE", help="one job, by its handle or its name")
+    outbox.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="created since: an ISO date or time (UTC unless given) or a duration (2h, 7d)",
+    )
+    outbox.add_argument("--json", action="store_true", help="one JSON document, for scripts")
     deploy = command(
         "deploy-files",
         _deploy_files,
@@ -199,16 +219,23 @@ def _send_test(args: argparse.Namespace) -> int:
 
 
 def _outbox(args: argparse.Namespace) -> int:
-    from notifier.outbox import command
-    from notifier.store.open import require_usable
+    from notifier.outbox import OutboxUsageError, command, request
 
     config = _config(args)
-    if args.action != "list" and args.id is None:
-        print(f"notifier outbox {args.action}: give the delivery ID", file=sys.stderr)
+    try:
+        asked = request(
+            args.action,
+            args.id,
+            statuses=args.status,
+            to=args.to,
+            job=args.job,
+            since=args.since,
+            as_json=args.json,
+        )
+    except OutboxUsageError as exc:
+        print(f"notifier outbox: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    require_usable(config.store.path)
-    log.info("store %s (outbox %s)", config.store.path, args.action)
-    return _asyncio(command(config, args.action, args.id, sys.stdout))
+    return _asyncio(command(config, asked, sys.stdout))
 
 
 def _deploy_files(args: argparse.Namespace) -> int:

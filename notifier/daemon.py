@@ -50,11 +50,8 @@ SHUTDOWN_DEADLINE = 20.0
 STATUS_EVERY = 5.0
 """Seconds between STATUS=/outbox gauge refreshes."""
 
-KEEP_SENT = timedelta(days=30)
-"""How long sent and skipped deliveries stay in the store (for `notifier outbox`, audits)."""
-
 PRUNE_EVERY = 3600.0
-"""Seconds between prunings of old sent and skipped deliveries."""
+"""Seconds between prunings of old sent, skipped and dead deliveries (store.keep_days)."""
 
 
 _EMAIL_RESULTS = frozenset(result.value for result in EmailResult)
@@ -231,6 +228,11 @@ def assemble(
         routing=routing_rules(config),
     )
 
+    metrics.add_webhooks([hook.name for hook in config.webhooks])
+
+    def far_end(channel: ChannelKind, webhook: str | None, up: bool, at: datetime) -> None:
+        metrics.far_end(channel.value, webhook, up, at.timestamp())
+
     def count(channel: ChannelKind, result: DeliveryResult, deliveries: int) -> None:
         metrics.count_delivery(channel.value, result.value, deliveries)
         if channel is ChannelKind.EMAIL and result.value in _EMAIL_RESULTS:
@@ -248,6 +250,7 @@ def assemble(
         digest=digest_settings(config),
         clock=clock,
         on_result=count,
+        on_far_end=far_end,
     )
     return Parts(config, store, client, smtp, metrics, poller, delivery, wake, carriers)
 
@@ -334,13 +337,18 @@ class Daemon:
                 await asyncio.wait_for(self.stop.wait(), timeout=period)
 
     async def _prune(self) -> None:
+        days = self.parts.config.store.keep_days
         try:
-            removed = await self.parts.store.prune(utc_now() - KEEP_SENT)
+            removed = await self.parts.store.prune(utc_now() - timedelta(days=days))
         except StoreError as exc:
             log.warning("could not prune old deliveries (will try again): %s", exc)
             return
         if removed:
-            log.info("pruned %d sent or skipped deliveries older than %s", removed, KEEP_SENT)
+            log.info(
+                "pruned %d sent, skipped or dead deliveries older than %d days (store.keep_days)",
+                removed,
+                days,
+            )
 
     async def status_line(self) -> str:
         parts = self.parts
@@ -352,6 +360,11 @@ class Daemon:
         pending = sum(owed.values())
         dead = sum(counts.get((channel, DeliveryStatus.DEAD), 0) for channel in ChannelKind)
         parts.metrics.set_outbox(owed, dead)
+        now = utc_now()
+        oldest = await parts.store.oldest_owed()
+        parts.metrics.set_oldest_pending(
+            {channel.value: (now - since).total_seconds() for channel, since in oldest.items()}
+        )
         health = parts.poller.health
         companies = len(parts.config.ips.companies) or "all"
         line = (
@@ -376,6 +389,7 @@ class Daemon:
             poll_interval=parts.config.poll.interval,
             auth_failure=parts.poller.health.refusal(),
             store_problem=store_problem,
+            outages=[outage.describe(utc_now()) for outage in parts.delivery.outages()],
         )
 
 

@@ -8,7 +8,7 @@ on the configured address only; docs/DESIGN.md keeps it on loopback by default.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -36,18 +36,22 @@ def assess_readiness(
     poll_interval: float,
     auth_failure: str = "",
     store_problem: str = "",
+    outages: Sequence[str] = (),
 ) -> tuple[bool, str]:
-    """Ready when a poll succeeded within 3 poll intervals and the store is writable.
+    """Ready when a poll succeeded within 3 poll intervals, the store is writable and no
+    far end (the mail server, a webhook) is failing as a whole.
 
     Times are in seconds on one clock (monotonic is fine). `auth_failure` is set while IPS
     rejects the credentials, e.g. "authenticationFault 10001"; `store_problem` while the
-    store cannot be written.
+    store cannot be written; `outages` names each far end down, with its error, until a
+    message goes through there.
     """
     problems: list[str] = []
     if auth_failure:
         problems.append(f"IPS rejects the credentials ({auth_failure})")
     if store_problem:
         problems.append(f"store not writable: {store_problem}")
+    problems.extend(f"cannot deliver: {outage}" for outage in outages)
     window = READY_POLL_INTERVALS * poll_interval
     if last_successful_poll is None:
         if now - started_at >= window or not problems:

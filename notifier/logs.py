@@ -73,8 +73,9 @@ def delivery_fields(
     event: Event | None = None,
 ) -> dict[str, object]:
     """The `extra=` of a line about one delivery attempt: which delivery, on which channel
-    ("email", or a webhook's name), to whom, with what result ("sent", "retry", "dead",
-    "skipped"), the Message-ID once there is one, and the event's fields when given.
+    ("email" or "webhook"), to whom (an address, or `webhook:<name>`), with what result
+    ("sent", "retry", "dead", "skipped"), the Message-ID once there is one (email), and the
+    event's fields when given.
 
     For example, once per sent email at INFO:
     `log.info("sent %s to %s", kind, to, extra=delivery_fields(delivery_id=..., ...))`.

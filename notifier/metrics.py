@@ -106,6 +106,32 @@ class Metrics:
             "Unix time of the last successful poll; 0 before the first.",
             registry=reg,
         )
+        self._smtp_up = Gauge(
+            "notifier_smtp_up",
+            "1 unless the mail server failed as a whole at the last try (0 from then until an "
+            "email goes through).",
+            registry=reg,
+        )
+        self._smtp_up.set(1)
+        self._webhook_up = Gauge(
+            "notifier_webhook_up",
+            "As notifier_smtp_up, for each [[webhook]] by name.",
+            ["webhook"],
+            registry=reg,
+        )
+        self._last_send = Gauge(
+            "notifier_last_successful_send_timestamp_seconds",
+            "Unix time of the last message a far end accepted, by channel; 0 before the first.",
+            ["channel"],
+            registry=reg,
+        )
+        self._oldest_pending = Gauge(
+            "notifier_outbox_oldest_pending_age_seconds",
+            "Age of the oldest delivery still owed (pending or held) since it became pending, "
+            "by channel; 0 when none is owed.",
+            ["channel"],
+            registry=reg,
+        )
         self._build_info = Gauge(
             "notifier_build_info",
             "Always 1; the labels say which notifier and which Python run.",
@@ -128,6 +154,8 @@ class Metrics:
             self._emails.labels(email_result.value)
         for channel in Channel:
             self._outbox_pending.labels(channel.value)
+            self._last_send.labels(channel.value)
+            self._oldest_pending.labels(channel.value)
             for delivery_result in DeliveryResult:
                 self._deliveries.labels(channel.value, delivery_result.value)
 
@@ -164,6 +192,23 @@ class Metrics:
         for channel in Channel:
             self._outbox_pending.labels(channel.value).set(pending.get(channel.value, 0))
         self._outbox_dead.set(dead)
+
+    def add_webhooks(self, names: list[str]) -> None:
+        """The configured webhooks: each is up until it fails."""
+        for name in names:
+            self._webhook_up.labels(name).set(1)
+
+    def far_end(self, channel: Channel | str, webhook: str | None, up: bool, at: float) -> None:
+        """A far end took a message (`up`, at Unix time `at`) or failed as a whole."""
+        gauge = self._smtp_up if webhook is None else self._webhook_up.labels(webhook)
+        gauge.set(1 if up else 0)
+        if up:
+            self._last_send.labels(Channel(channel).value).set(at)
+
+    def set_oldest_pending(self, ages: dict[str, float]) -> None:
+        """Seconds since the oldest owed delivery became pending, by channel."""
+        for channel in Channel:
+            self._oldest_pending.labels(channel.value).set(ages.get(channel.value, 0.0))
 
     def observe_loop_lag(self, seconds: float) -> None:
         self._loop_lag.observe(seconds)

@@ -149,12 +149,14 @@ class SmtpConfig:
 class StoreConfig:
     """`url` "" is the SQLite file at `path`; a postgresql:// URL (never with a password in
     it: that is `password`) is the shared PostgreSQL store of several replicas, of which
-    one polls, confirming its leadership within every `leader_lease` seconds."""
+    one polls, confirming its leadership within every `leader_lease` seconds. `keep_days`: how
+    long sent, skipped and dead deliveries stay before they are pruned."""
 
     path: Path = Path("notifier.sqlite3")
     url: str = ""
     password: Secret = field(default_factory=Secret)
     leader_lease: float = 10.0
+    keep_days: int = 30
 
     @property
     def is_postgres(self) -> bool:

@@ -391,6 +391,7 @@ KEYS: tuple[Key, ...] = (
         ("password", Kind.STR, password),
         ("password_file", Kind.STR, optional_file),
         ("leader_lease", Kind.FLOAT, leader_lease),
+        ("keep_days", Kind.INT, whole(1, 36_500)),
     ),
     *_keys(
         "digest",

@@ -29,8 +29,9 @@ no password, no webhook URL secret):
 - `RetryLater` (from `deliver`): may go through later (SMTP 4xx, HTTP 429 and 5xx, timeouts,
   connection errors). `retry_after`: seconds the far end asked for (HTTP Retry-After), or
   None. `outage=True`: the far end as a whole failed (nothing about this message): the loop
-  then takes its next success on this channel and recipient as "back", and makes every
-  pending delivery there due at once.
+  tells the outage once (naming `where`, the far end as it may be shown: "SMTP server
+  mail.example.com:25", never a credential), takes its next success on this channel and
+  recipient as "back", and makes every pending delivery there due at once.
 - `GiveUp` (either step): will never go through (SMTP 5xx to RCPT/DATA, HTTP 4xx other than
   429, a message that cannot be built): recorded dead with the reason.
 - `Unaddressable` (from `prepare`): the recipient cannot be addressed at all (an email
@@ -87,11 +88,17 @@ class RetryLater(ChannelError):
     """Try this message again later (after `retry_after` seconds, when the far end said)."""
 
     def __init__(
-        self, reason: str, *, retry_after: float | None = None, outage: bool = False
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        outage: bool = False,
+        where: str = "",
     ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.outage = outage
+        self.where = where
 
 
 class GiveUp(ChannelError):

@@ -8,7 +8,10 @@ recorded: sent (with the channel's receipt), retry later (the retry policy's tim
 far end's Retry-After), dead (given up, or still failing at the maximum age), skipped (the
 recipient cannot be addressed). The first success on a channel after it failed as a whole
 (or for the first time since start) makes every pending delivery there due at once, so a
-backlog drains promptly instead of each waiting out its backoff.
+backlog drains promptly instead of each waiting out its backoff. Outages are told by
+delivery/outage.py: once when they begin, then a reminder every few minutes, and when they
+end; a retry of one delivery is a DEBUG line, a sent message one INFO line with the
+structured fields of `notifier.logs.delivery_fields`.
 
 Channel-neutral: never builds or sends a message itself (channels do), never decides what an
 event is (core/ does) or who hears of it (routing did, at commit), never drops a delivery
@@ -27,11 +30,13 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from notifier.core.events import Completion, Event
-from notifier.core.routing import ChannelKind
+from notifier.core.routing import WEBHOOK_PREFIX, ChannelKind
 from notifier.delivery.channel import Channel, ChannelError, GiveUp, Item, RetryLater, Unaddressable
 from notifier.delivery.completions import without_log
 from notifier.delivery.hold import NO_DIGESTS, DigestSettings, HoldPolicy, hold_until
+from notifier.delivery.outage import FarEndHook, Outage, OutageTracker, Scope
 from notifier.delivery.retry import RetryPolicy, span
+from notifier.logs import delivery_fields
 from notifier.store.protocol import Delivery, DeliveryStore
 
 log = logging.getLogger(__name__)
@@ -95,6 +100,7 @@ class DeliveryLoop:
         batch: int = 100,
         clock: Callable[[], datetime] = utc_now,
         on_result: ResultHook | None = None,
+        on_far_end: FarEndHook | None = None,
     ) -> None:
         if batch < 1:
             raise ValueError("batch must be at least 1")
@@ -111,13 +117,17 @@ class DeliveryLoop:
         self._batch = batch
         self._clock = clock
         self._on_result = on_result
-        # Where a success has been seen since start. At start the far end's recent past is
-        # unknown (a restart during an outage is common), so a first success is "back".
-        self._up: set[tuple[ChannelKind, str | None]] = set()
+        # At start the far end's recent past is unknown (a restart during an outage is
+        # common), so a first success is "back" too.
+        self._outages = OutageTracker(on_change=on_far_end)
 
     @property
     def retry_policy(self) -> RetryPolicy:
         return self._retry
+
+    def outages(self) -> list[Outage]:
+        """The far ends failing as a whole now (until a message goes through there)."""
+        return self._outages.current()
 
     # --- the daemon's loop ------------------------------------------------------------
 
@@ -233,7 +243,12 @@ class DeliveryLoop:
         for until, waiting in holds.items():
             await self._store.hold([d.id for d in waiting], until, now)
             for delivery in waiting:
-                log.info("delivery %d held for a digest until %s", delivery.id, until)
+                log.info(
+                    "delivery %d held for a digest until %s",
+                    delivery.id,
+                    until,
+                    extra=_fields(delivery, DeliveryResult.HELD),
+                )
                 current.count(delivery.channel, DeliveryResult.HELD)
         return sending
 
@@ -296,17 +311,18 @@ class DeliveryLoop:
             receipt = await channel.deliver(message)
         except RetryLater as exc:
             if exc.outage:
-                self._up.discard(scope)
+                where = exc.where or _where(scope)
+                self._outages.failed(scope, where, exc.reason, self._clock())
             await self._failed(current, deliveries, exc)
             return
         except ChannelError as exc:
             await self._dead(current, deliveries, exc.reason)
             return
-        await self._store.mark_sent([d.id for d in deliveries], receipt, self._clock())
-        log.debug("deliveries %s sent: %s", [d.id for d in deliveries], receipt)
+        now = self._clock()
+        await self._store.mark_sent([d.id for d in deliveries], receipt, now)
+        _log_sent(deliveries, receipt)
         current.count(first.channel, DeliveryResult.SENT, len(deliveries))
-        if scope not in self._up:
-            self._up.add(scope)
+        if self._outages.succeeded(scope, now):
             due = await self._store.reschedule_pending(self._clock(), *scope)
             current.rescheduled += due
             if due:
@@ -315,12 +331,22 @@ class DeliveryLoop:
     # --- recording --------------------------------------------------------------------
 
     async def _skip(self, current: _Round, delivery: Delivery, reason: str) -> None:
-        log.info("delivery %d skipped: %s", delivery.id, reason)
+        log.info(
+            "delivery %d skipped: %s",
+            delivery.id,
+            reason,
+            extra=_fields(delivery, DeliveryResult.SKIPPED),
+        )
         await self._store.mark_skipped(delivery.id, reason, self._clock())
         current.count(delivery.channel, DeliveryResult.SKIPPED)
 
     async def _dead(self, current: _Round, deliveries: list[Delivery], reason: str) -> None:
-        log.warning("deliveries %s are dead: %s", [d.id for d in deliveries], reason)
+        log.warning(
+            "deliveries %s are dead: %s",
+            [d.id for d in deliveries],
+            reason,
+            extra=_fields(deliveries[0], DeliveryResult.DEAD),
+        )
         await self._store.mark_dead([d.id for d in deliveries], reason, self._clock())
         current.count(deliveries[0].channel, DeliveryResult.DEAD, len(deliveries))
 
@@ -334,7 +360,7 @@ class DeliveryLoop:
         attempts = max(d.attempts for d in deliveries)
         at = self._retry.next_attempt(attempts, now, exc.retry_after)
         ids = [d.id for d in deliveries]
-        log.info("deliveries %s retried at %s: %s", ids, at.isoformat(), exc.reason)
+        log.debug("deliveries %s retried at %s: %s", ids, at.isoformat(), exc.reason)
         await self._store.mark_retry(ids, exc.reason, at, now)
         current.count(deliveries[0].channel, DeliveryResult.RETRY, len(deliveries))
 
@@ -407,7 +433,7 @@ def _by_recipient(held: list[Delivery]) -> list[list[Delivery]]:
     return list(groups.values())
 
 
-def _scope(delivery: Delivery) -> tuple[ChannelKind, str | None]:
+def _scope(delivery: Delivery) -> Scope:
     """Where an outage and its end apply: email goes through one mail server for every
     recipient; each webhook is its own endpoint."""
     if delivery.channel is ChannelKind.EMAIL:
@@ -415,9 +441,46 @@ def _scope(delivery: Delivery) -> tuple[ChannelKind, str | None]:
     return delivery.channel, delivery.recipient.address
 
 
-def _where(scope: tuple[ChannelKind, str | None]) -> str:
+def _where(scope: Scope) -> str:
     channel, name = scope
     return "the mail server" if name is None else f"{channel.value} {name}"
+
+
+def _fields(
+    delivery: Delivery, result: DeliveryResult, message_id: str | None = None
+) -> dict[str, object]:
+    """The structured fields of a line about `delivery` (notifier.logs.delivery_fields)."""
+    return delivery_fields(
+        delivery_id=delivery.id,
+        channel=delivery.channel.value,
+        recipient=_shown(delivery),
+        result=result.value,
+        message_id=message_id,
+        event=delivery.event,
+    )
+
+
+def _shown(delivery: Delivery) -> str:
+    to = delivery.recipient
+    return f"{WEBHOOK_PREFIX}{to.address}" if to.channel is ChannelKind.WEBHOOK else to.address
+
+
+def _log_sent(deliveries: list[Delivery], receipt: str) -> None:
+    """One INFO line per message that went out (a digest is one), with the fields of its
+    first delivery: "did Marie get her email?" is a grep, or a `select` on the JSON."""
+    first = deliveries[0]
+    email = first.channel is ChannelKind.EMAIL
+    what = f"a digest of {len(deliveries)}" if len(deliveries) > 1 else first.event.kind.value
+    log.info(
+        "sent %s by %s to %s (delivery %s, job %s): %s",
+        what,
+        first.channel.value,
+        _shown(first),
+        ", ".join(str(d.id) for d in deliveries),
+        first.event.job.job_handle,
+        receipt,
+        extra=_fields(first, DeliveryResult.SENT, receipt if email else None),
+    )
 
 
 def _log_round_failure(exc: Exception, previous: str | None) -> str:

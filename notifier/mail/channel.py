@@ -141,7 +141,7 @@ class EmailChannel:
         except PermanentDeliveryError as exc:
             raise GiveUp(exc.reason) from exc
         except ServerUnavailableError as exc:
-            raise RetryLater(exc.reason, outage=True) from exc
+            raise RetryLater(exc.reason, outage=True, where=exc.where) from exc
         except DeliveryError as exc:
             raise RetryLater(exc.reason) from exc
         return message.message_id

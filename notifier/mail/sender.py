@@ -63,7 +63,12 @@ class TemporaryDeliveryError(DeliveryError):
 
 
 class ServerUnavailableError(TemporaryDeliveryError):
-    """The mail server as a whole could not be used; nothing about this message."""
+    """The mail server as a whole could not be used; nothing about this message. `where`
+    names the server ("SMTP server mail.example.com:25"), never a credential."""
+
+    def __init__(self, reason: str, code: int | None = None, *, where: str = "") -> None:
+        super().__init__(reason, code)
+        self.where = where
 
 
 class PermanentDeliveryError(DeliveryError):
@@ -272,14 +277,19 @@ class Mailer:
         if isinstance(exc, _TRANSACTION_REFUSALS):
             reason = self._scrub(_reply_text(exc))
             if _about_the_session(exc):
-                return ServerUnavailableError(reason, exc.code)
+                return ServerUnavailableError(reason, exc.code, where=self.where)
             if 500 <= exc.code < 600:
                 return PermanentDeliveryError(reason, exc.code)
             return TemporaryDeliveryError(reason, exc.code)
         return self._unavailable(exc)
 
+    @property
+    def where(self) -> str:
+        """The server as logs and /readyz name it."""
+        return f"SMTP server {self.host}:{self.port}"
+
     def _unavailable(self, exc: BaseException) -> ServerUnavailableError:
-        where = f"SMTP server {self.host}:{self.port}"
+        where = self.where
         code = exc.code if isinstance(exc, aiosmtplib.SMTPResponseException) else None
         if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
             text = f"{where} refused the login of user {self.user!r}: {_reply_text(exc)}"
@@ -289,7 +299,7 @@ class Mailer:
             text = f"{where} refused the session: {_reply_text(exc)}"
         else:
             text = f"{where} unavailable: {exc or type(exc).__name__}"
-        return ServerUnavailableError(self._scrub(text), code)
+        return ServerUnavailableError(self._scrub(text), code, where=where)
 
     def _scrub(self, text: str) -> str:
         """The text with the password (should a server ever echo it) blanked out."""

@@ -1,5 +1,6 @@
 """The outbox's statements, on the store's worker thread: the events and deliveries a commit
-writes, the outcomes that make deliveries ready, a recipient's recent sends, pruning.
+writes, the outcomes that make deliveries ready, a recipient's recent sends, the
+operator's queries, pruning.
 
 Runs inside the caller's transaction (sqlite.py opens and commits them); never opens,
 commits or rolls back anything itself. Knows the column layout of schema.py.
@@ -14,7 +15,7 @@ from notifier.core.codec import decode_event, encode_event
 from notifier.core.events import Completion, Event, EventKind
 from notifier.core.routing import SKIP_OUTCOME, PlannedDelivery, wanted
 from notifier.store import rows
-from notifier.store.protocol import BurstHistory, DeliveryStatus, RecipientKey
+from notifier.store.protocol import BurstHistory, DeliveryQuery, DeliveryStatus, RecipientKey
 from notifier.store.schema import fold
 
 
@@ -92,11 +93,31 @@ def burst_history(
     return found
 
 
+def query_where(query: DeliveryQuery) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause (over `d`, the deliveries, and `e`, their events) and its arguments."""
+    statuses = [status.value for status in query.statuses]
+    clauses = [f"d.status IN ({', '.join('?' * len(statuses))})"]
+    args: list[Any] = list(statuses)
+    if query.recipient is not None:
+        clauses.append("d.channel = ? AND d.recipient_key = ?")
+        args += [query.recipient.channel.value, fold(query.recipient.address)]
+    if query.job is not None:
+        clauses.append(
+            "(json_extract(e.event, '$.job.job_handle') = ?"
+            " OR json_extract(e.event, '$.job.name') = ?)"
+        )
+        args += [query.job, query.job]
+    if query.since is not None:
+        clauses.append("d.created_at >= ?")
+        args.append(rows.micros(query.since))
+    return " AND ".join(clauses), tuple(args)
+
+
 def prune(conn: sqlite3.Connection, before: int) -> int:
-    """Sent and skipped deliveries last touched before `before`, and events left without
-    deliveries; how many deliveries."""
+    """Sent, skipped and dead deliveries last touched before `before`, and events left
+    without deliveries; how many deliveries."""
     removed = conn.execute(
-        "DELETE FROM deliveries WHERE status IN ('sent', 'skipped') AND updated_at < ?",
+        "DELETE FROM deliveries WHERE status IN ('sent', 'skipped', 'dead') AND updated_at < ?",
         (before,),
     ).rowcount
     conn.execute(

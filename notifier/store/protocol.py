@@ -42,7 +42,8 @@ class Delivery:
     `pending_since` is when the row last became pending: its creation, or an operator's
     `retry`. A maximum age counts from it, so a retried delivery gets a fresh chance.
     `next_attempt_at` is, for a held delivery, when its digest is due. `receipt` is what the
-    channel answered (the email's Message-ID).
+    channel answered (the email's Message-ID). `updated_at`: its last change (for a sent
+    one, when it was sent).
     """
 
     id: int
@@ -56,6 +57,7 @@ class Delivery:
     receipt: str | None = None
     completion: Completion | None = None
     pending_since: datetime | None = None
+    updated_at: datetime | None = None
 
     @property
     def channel(self) -> ChannelKind:
@@ -69,6 +71,18 @@ class BurstHistory:
 
     sends: tuple[datetime, ...] = ()
     held_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryQuery:
+    """Which deliveries an operator asks for: in these statuses, to this recipient (an
+    address, compared case-insensitively, or a webhook), of this job (its handle or its
+    name), created at or after `since`. None: any."""
+
+    statuses: tuple[DeliveryStatus, ...]
+    recipient: Recipient | None = None
+    job: str | None = None
+    since: datetime | None = None
 
 
 RecipientKey = tuple[ChannelKind, str]
@@ -176,21 +190,34 @@ class OperatorStore(Protocol):
         self, statuses: Sequence[DeliveryStatus], limit: int = 1000
     ) -> list[Delivery]: ...
 
+    async def find_deliveries(self, query: DeliveryQuery, limit: int = 1000) -> list[Delivery]:
+        """The newest `limit` deliveries `query` matches, oldest first."""
+        ...
+
+    async def delivery(self, delivery_id: int) -> Delivery | None: ...
+
     async def retry(self, delivery_id: int, now: datetime) -> bool:
         """Put a dead or skipped delivery back to pending, due now. False if no such row."""
         ...
 
     async def drop(self, delivery_id: int, now: datetime) -> bool:
-        """Give up an owed delivery: it becomes dead with reason 'dropped by operator'."""
+        """Give up a delivery: an owed one becomes dead with reason 'dropped by operator';
+        a dead one is set aside (skipped, its reason kept after 'dropped by operator'), so it
+        no longer counts as a dead letter. False if no such row in those states."""
         ...
 
     async def prune(self, before: datetime) -> int:
-        """Forget sent and skipped deliveries last touched before `before` (and events left
-        without deliveries); returns how many deliveries."""
+        """Forget sent, skipped and dead deliveries last touched before `before` (and events
+        left without deliveries); returns how many deliveries."""
         ...
 
     async def counts(self) -> OutboxCounts:
         """Deliveries by (channel, status); absent pairs are 0."""
+        ...
+
+    async def oldest_owed(self) -> Mapping[ChannelKind, datetime]:
+        """By channel, when its oldest owed (pending or held) delivery became pending;
+        channels owing nothing are absent."""
         ...
 
 

@@ -26,8 +26,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 DELIVERY_SELECT = (
     "SELECT d.id, e.event, d.channel, d.recipient, d.locale, d.status, d.attempts,"
-    " d.created_at, d.next_attempt_at, d.last_error, d.receipt, e.completion, d.pending_since"
-    " FROM deliveries AS d JOIN events AS e ON e.id = d.event_id"
+    " d.created_at, d.next_attempt_at, d.last_error, d.receipt, e.completion, d.pending_since,"
+    " d.updated_at FROM deliveries AS d JOIN events AS e ON e.id = d.event_id"
 )
 
 
@@ -49,7 +49,7 @@ def completion_text(completion: Completion) -> str:
 
 def delivery(row: tuple[object, ...]) -> Delivery:
     (ident, event, channel, address, locale, status, attempts, created, due, error) = row[:10]
-    receipt, completion, since = row[10:]
+    receipt, completion, since, updated = row[10:]
     return Delivery(
         id=int(str(ident)),
         event=decode_event(str(event)),
@@ -64,6 +64,7 @@ def delivery(row: tuple[object, ...]) -> Delivery:
         receipt=None if receipt is None else str(receipt),
         completion=None if completion is None else decode_completion(str(completion)),
         pending_since=from_micros(int(str(since))),
+        updated_at=from_micros(int(str(updated))),
     )
 
 

@@ -33,6 +33,7 @@ from notifier.store.marks import MarkQueue
 from notifier.store.protocol import (
     BurstHistory,
     Delivery,
+    DeliveryQuery,
     DeliveryStatus,
     RecipientKey,
     StoreError,
@@ -193,6 +194,17 @@ class SqliteStore:
         sql = f"d.status IN ({marks}) ORDER BY d.id LIMIT ?"
         return await self._run(self._select, sql, (*wanted, limit))
 
+    async def find_deliveries(self, query: DeliveryQuery, limit: int = 1000) -> list[Delivery]:
+        where, args = outbox.query_where(query)
+        newest = await self._run(
+            self._select, f"{where} ORDER BY d.id DESC LIMIT ?", (*args, limit)
+        )
+        return newest[::-1]
+
+    async def delivery(self, delivery_id: int) -> Delivery | None:
+        found = await self._run(self._select, "d.id = ?", (delivery_id,))
+        return found[0] if found else None
+
     async def retry(self, delivery_id: int, now: datetime) -> bool:
         at = rows.micros(now)
         sql = (
@@ -205,12 +217,24 @@ class SqliteStore:
         return await self._run(self._update, sql, (at, at, at, delivery_id)) == 1
 
     async def drop(self, delivery_id: int, now: datetime) -> bool:
-        sql = (
+        at = rows.micros(now)
+        owed = (
             "UPDATE deliveries SET status = 'dead', last_error = ?, updated_at = ?"
             " WHERE id = ? AND status IN ('pending', 'held')"
         )
-        args = (DROPPED_BY_OPERATOR, rows.micros(now), delivery_id)
-        return await self._run(self._update, sql, args) == 1
+        dead = (
+            "UPDATE deliveries SET status = 'skipped', updated_at = ?, last_error = ?"
+            " || coalesce('; was dead: ' || last_error, '') WHERE id = ? AND status = 'dead'"
+        )
+        changed = await self._run(
+            self._update_rows,
+            # A dead one first: an owed one dropped becomes dead, and stays so.
+            [
+                (dead, (at, DROPPED_BY_OPERATOR, delivery_id)),
+                (owed, (DROPPED_BY_OPERATOR, at, delivery_id)),
+            ],
+        )
+        return sum(changed) == 1
 
     async def prune(self, before: datetime) -> int:
         """Keep `before` far in the past (weeks): an event whose rows are gone would be
@@ -219,6 +243,9 @@ class SqliteStore:
 
     async def counts(self) -> dict[tuple[ChannelKind, DeliveryStatus], int]:
         return await self._run(self._counts)
+
+    async def oldest_owed(self) -> dict[ChannelKind, datetime]:
+        return await self._run(self._oldest_owed)
 
     async def check_writable(self) -> None:
         await self._run(self._probe)
@@ -335,6 +362,16 @@ class SqliteStore:
         for channel, status, count in self._connection().execute(sql):
             found[(ChannelKind(channel), DeliveryStatus(status))] = int(count)
         return found
+
+    def _oldest_owed(self) -> dict[ChannelKind, datetime]:
+        sql = (
+            "SELECT channel, min(pending_since) FROM deliveries"
+            " WHERE status IN ('pending', 'held') GROUP BY channel"
+        )
+        return {
+            ChannelKind(channel): rows.from_micros(int(at))
+            for channel, at in self._connection().execute(sql)
+        }
 
     def _probe(self) -> None:
         at = rows.micros(datetime.now(UTC))

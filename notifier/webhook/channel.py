@@ -111,7 +111,10 @@ class WebhookChannel:
         try:
             return await self._sender.post(message.target, message.event_id, message.body)
         except WebhookRetryLater as exc:
-            raise RetryLater(exc.reason, retry_after=exc.retry_after, outage=exc.outage) from None
+            where = f"webhook {message.target.name!r} at {message.target.where}"
+            raise RetryLater(
+                exc.reason, retry_after=exc.retry_after, outage=exc.outage, where=where
+            ) from None
         except WebhookGiveUp as exc:
             raise GiveUp(exc.reason) from None
 

@@ -202,3 +202,12 @@ def test_credentials_and_store_problems_are_named() -> None:
         "IPS rejects the credentials (authenticationFault 10001); "
         "store not writable: attempt to write a readonly database"
     )
+
+
+def test_a_far_end_down_is_named_until_a_message_goes_through() -> None:
+    outage = "SMTP server mail.example.com:25 unavailable: refused (failing for 40 s)"
+    ready, reason = assess_readiness(
+        now=100, started_at=0, last_successful_poll=99, poll_interval=30, outages=[outage]
+    )
+    assert not ready
+    assert reason == f"cannot deliver: {outage}"

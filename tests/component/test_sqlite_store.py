@@ -180,7 +180,6 @@ async def test_dead_and_dropped_deliveries_can_be_retried(store: SqliteStore) ->
     first, second = await store.due_deliveries(now, limit=10)
     await store.mark_dead([first.id], "550 no such user", now)
     assert await store.drop(second.id, now) is True
-    assert await store.drop(second.id, now) is False  # no longer pending
     dead = await store.list_deliveries([DeliveryStatus.DEAD])
     assert [d.last_error for d in dead] == ["550 no such user", DROPPED_BY_OPERATOR]
     assert await email_counts(store) == {
@@ -270,6 +269,35 @@ async def test_a_mark_still_being_written_is_kept_when_the_store_closes(tmp_path
         assert sent.receipt == "<a@notifier.test>"
     finally:
         await reopened.close()
+
+
+async def test_a_dead_letter_dropped_is_set_aside_with_its_reason(store: SqliteStore) -> None:
+    await started_jobs(store, "A", "B")
+    now = T0 + timedelta(minutes=5)
+    bounced, owed = await store.due_deliveries(now, limit=10)
+    await store.mark_dead([bounced.id], "550 no such user", now)
+
+    assert await store.drop(bounced.id, now) is True
+    assert await store.drop(owed.id, now) is True, "an owed one becomes dead"
+    assert await store.drop(owed.id, now) is True, "and dropped again, set aside"
+    assert await store.drop(owed.id, now) is False, "nothing left to drop"
+    assert await store.drop(999, now) is False
+
+    aside = {d.id: d.last_error for d in await store.list_deliveries([DeliveryStatus.SKIPPED])}
+    assert aside == {
+        bounced.id: f"{DROPPED_BY_OPERATOR}; was dead: 550 no such user",
+        owed.id: f"{DROPPED_BY_OPERATOR}; was dead: {DROPPED_BY_OPERATOR}",
+    }
+    assert (await email_counts(store))[DeliveryStatus.DEAD] == 0
+
+
+async def test_dead_letters_are_pruned_like_sent_ones(store: SqliteStore) -> None:
+    await started_jobs(store, "A", "B")
+    dead, pending = await store.due_deliveries(T0 + timedelta(minutes=1), limit=10)
+    await store.mark_dead([dead.id], "550 no such user", T0 + timedelta(days=1))
+    assert await store.prune(T0 + timedelta(days=1)) == 0
+    assert await store.prune(T0 + timedelta(days=31)) == 1
+    assert [d.id for d in await store.list_deliveries(list(DeliveryStatus))] == [pending.id]
 
 
 async def test_old_sent_and_skipped_deliveries_can_be_pruned(store: SqliteStore) -> None:

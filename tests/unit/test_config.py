@@ -182,6 +182,11 @@ def test_none_path_reads_notifier_config(tmp_path: Path) -> None:
     assert load_config(None, {"NOTIFIER_CONFIG": str(path)}).poll.interval == 7
 
 
+def test_store_keep_days_defaults_to_30_and_is_read(tmp_path: Path) -> None:
+    assert load(write(tmp_path)).store.keep_days == 30
+    assert load(write(tmp_path, "[store]\nkeep_days = 90\n")).store.keep_days == 90
+
+
 def test_store_path_is_relative_to_state_directory_else_current(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -298,6 +303,7 @@ BAD_VALUES = [
     ("[log]\nlevel = 'verbose'\n", "log.level", "debug, info"),
     ("[log]\nformat = 'xml'\n", "log.format", "text, json"),
     ("[store]\npath = ''\n", "store.path", "non-empty"),
+    ("[store]\nkeep_days = 0\n", "store.keep_days", "from 1 to 36500"),
     ("[log]\nlevels = 'info'\n", "log.levels", "did you mean 'level'?"),
     ("[logging]\nlevel = 'info'\n", "logging", "unknown section"),
     ("log = 'info'\n", "log", "[log] table"),
