@@ -1,22 +1,29 @@
-"""Benchmark: parsing a 10,000-job getActiveJobs response, against zeep and bare lxml.
+"""Benchmark: parsing realistic getActiveJobs answers of 10,000 and 100,000 jobs.
 
-Measures, in one run on the same body (written by the simulator's serialiser):
-  ours  notifier.ips.parse_active_jobs (safe parser + local-name dispatch into ActiveJob)
-  zeep  zeep's SOAP binding `process_reply` with a minimal WSDL of the same types
-  lxml  bare `lxml.etree.fromstring` (a floor: builds the tree and nothing else)
-and prints the ratios zeep/ours (target >= 10) and ours/lxml (target <= 2.5).
-`run()` returns the figures for bench/run.py.
-
-Each is timed in its own steady state, as a poller parses: best of several calls, after an
-untimed call of the same kind. Without that call, whichever side runs right after another
-one that freed a large tree is measured in a different state of the memory allocator: bare
-lxml took 63 to 115 ms in one process depending on what ran before it, against 96 ms after
-itself, and the ratio went from 2.1 to 3.4 between identical runs.
+The answers are written by the simulator's serialiser in the 2014-04-03 shape: every job with
+its job-detail element (the kinds rotate; 12 of 14 hold an emailSetting) and its task
+progress (a running job's task names the item in work). Each parser runs in a fresh
+subprocess of its own, which reports its best time and its peak memory:
+  ours     notifier.ips parse: the body read from a file in 64 KiB chunks into the incremental
+           parser, as the client feeds it from the socket; the list of ActiveJobs kept
+  ours-dropped  the same, each job dropped once read: the parser's own working memory
+  before   today's parser before this change (bench/parse_before.py, a copy): the whole
+           body in memory, one tree; it reads no task progress nor job detail
+  zeep     zeep's SOAP binding `process_reply`, given the full 2014-04-03 ActiveJob schema
+           (bench/IpsApi-2014-04-03-activejobs.wsdl)
+  lxml     bare `lxml.etree.fromstring` of the whole body (builds the tree, nothing else)
+Memory is the peak resident set (VmHWM, reset through /proc/self/clear_refs after start-up)
+above the resident set just before the body is read: tracemalloc cannot see libxml2's
+allocations, RSS can. Time is the best of several calls after an untimed one (zeep at
+100,000 jobs: one call). `run()` returns the figures for bench/run.py.
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
+import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,117 +31,47 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
-from notifier.ips import parse_active_jobs
-from notifier.sim import Simulator
-from notifier.sim.soap import active_jobs_envelope
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 NS = "http://www.scene7.com/IpsApi/xsd/2014-04-03"
-_OPTIONAL = 'minOccurs="0"'
-_JOB_FIELDS = [
-    ("companyHandle", "xsd:string"),
-    ("jobHandle", "xsd:string"),
-    ("name", "xsd:string"),
-    ("originalName", "xsd:string"),
-    ("type", "xsd:string"),
-    ("state", "xsd:string"),
-    ("submitUserEmail", "xsd:string"),
-    ("locale", "xsd:string"),
-    ("description", "xsd:string"),
-    ("serverName", "xsd:string"),
-    ("startDate", "xsd:dateTime"),
-    ("triggerTime", "xsd:dateTime"),
-    ("totalSize", "xsd:long"),
-    ("progress", "xsd:int"),
-    ("progressMessage", "xsd:string"),
-    ("lastProgressUpdate", "xsd:dateTime"),
-    ("taskProgressArray", "tns:TaskProgressArray"),
-    *(
-        (kind, "tns:JobDetail")
-        for kind in (
-            "imageServingPublishJob",
-            "imageServingRenderJob",
-            "videoPublishJob",
-            "serverDirectoryPublishJob",
-            "uploadUrlsJob",
-            "ripPdfsJob",
-            "optimizeImagesJob",
-            "reprocessAssetsJob",
-            "uploadPostJob",
-            "exportJob",
+WSDL = Path(__file__).with_name("IpsApi-2014-04-03-activejobs.wsdl")
+SIZES = (10_000, 100_000)
+PARSERS = ("ours", "ours-dropped", "before", "zeep", "lxml")
+CHUNK = 64 * 1024
+_TYPES = (
+    "ImageServingPublish", "ImageRenderingPublish", "VideoPublish", "ServerDirectoryPublish",
+    "UrlUpload", "UploadFromServerDirectory", "ImageOptimization", "Cleanup",
+    "Export", "MetadataPublish", "RipPdfs", "UploadPost", "CreateVideoSitemap",
+    "AutomatedSetGeneration",
+)  # fmt: skip
+_STATES = ("Running",) * 7 + ("New", "WaitingCoordinator", "Stopping")
+
+
+def response_body(jobs: int = 10_000, companies: int = 20) -> bytes:
+    """A getActiveJobs answer of the 2014-04-03 shape, as the simulator serves it."""
+    from notifier.sim import Simulator
+    from notifier.sim.soap import active_jobs_envelope
+
+    sim = Simulator(jobs=0)
+    handles = [str(100 + n) for n in range(companies)]
+    for n in range(jobs):
+        company = handles[n % companies]
+        sim.add_job(
+            company_handle=company,
+            name=f"Bulk job {n}",
+            type=_TYPES[n % len(_TYPES)],
+            state=_STATES[n % len(_STATES)],
+            progress=n % 100,
+            progress_message=f"Processing {n % 100}%",
+            total_size=(1 + n % 500) * 1_000_000,
+            submit_user_email=f"user{n % 50}.{company}@example.com",
+            locale=("en-US", "de-DE", "ja-JP", "fr-FR")[n % 4],
+            description=f"Bulk job number {n}",
         )
-    ),
-]
-_TASK_FIELDS = [
-    ("taskType", "xsd:string"),
-    ("taskState", "xsd:string"),
-    ("numProcessed", "xsd:int"),
-    ("numProcessing", "xsd:int"),
-    ("numPending", "xsd:int"),
-    ("progress", "xsd:double"),
-    ("progressMessage", "xsd:string"),
-    ("lastProgressUpdate", "xsd:dateTime"),
-]
-
-
-def _sequence(fields: list[tuple[str, str]]) -> str:
-    return "".join(f'<xsd:element name="{n}" type="{t}" {_OPTIONAL}/>' for n, t in fields)
-
-
-WSDL = f"""<?xml version="1.0" encoding="UTF-8"?>
-<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/"
-    xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
-    xmlns:xsd="http://www.w3.org/2001/XMLSchema"
-    xmlns:tns="{NS}" targetNamespace="{NS}">
-  <wsdl:types>
-    <xsd:schema targetNamespace="{NS}" elementFormDefault="qualified">
-      <xsd:complexType name="TaskProgress"><xsd:sequence>{_sequence(_TASK_FIELDS)}
-      </xsd:sequence></xsd:complexType>
-      <xsd:complexType name="TaskProgressArray"><xsd:sequence>
-        <xsd:element name="items" type="tns:TaskProgress" minOccurs="0" maxOccurs="unbounded"/>
-      </xsd:sequence></xsd:complexType>
-      <xsd:complexType name="JobDetail"><xsd:sequence>
-        <xsd:element name="emailSetting" type="xsd:string" minOccurs="0"/>
-      </xsd:sequence></xsd:complexType>
-      <xsd:complexType name="ActiveJob"><xsd:sequence>{_sequence(_JOB_FIELDS)}
-      </xsd:sequence></xsd:complexType>
-      <xsd:complexType name="ActiveJobArray"><xsd:sequence>
-        <xsd:element name="items" type="tns:ActiveJob" minOccurs="0" maxOccurs="unbounded"/>
-      </xsd:sequence></xsd:complexType>
-      <xsd:element name="getActiveJobsParam"><xsd:complexType><xsd:sequence>
-        <xsd:element name="companyHandle" type="xsd:string" minOccurs="0"/>
-      </xsd:sequence></xsd:complexType></xsd:element>
-      <xsd:element name="getActiveJobsReturn"><xsd:complexType><xsd:sequence>
-        <xsd:element name="jobArray" type="tns:ActiveJobArray"/>
-      </xsd:sequence></xsd:complexType></xsd:element>
-    </xsd:schema>
-  </wsdl:types>
-  <wsdl:message name="getActiveJobsRequest">
-    <wsdl:part name="parameters" element="tns:getActiveJobsParam"/></wsdl:message>
-  <wsdl:message name="getActiveJobsResponse">
-    <wsdl:part name="parameters" element="tns:getActiveJobsReturn"/></wsdl:message>
-  <wsdl:portType name="IpsApiPortType">
-    <wsdl:operation name="getActiveJobs">
-      <wsdl:input message="tns:getActiveJobsRequest"/>
-      <wsdl:output message="tns:getActiveJobsResponse"/>
-    </wsdl:operation>
-  </wsdl:portType>
-  <wsdl:binding name="IpsApiSoapBinding" type="tns:IpsApiPortType">
-    <soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
-    <wsdl:operation name="getActiveJobs">
-      <soap:operation soapAction="getActiveJobs"/>
-      <wsdl:input><soap:body use="literal"/></wsdl:input>
-      <wsdl:output><soap:body use="literal"/></wsdl:output>
-    </wsdl:operation>
-  </wsdl:binding>
-  <wsdl:service name="IpsApiService">
-    <wsdl:port name="IpsApiSoapPort" binding="tns:IpsApiSoapBinding">
-      <soap:address location="http://127.0.0.1:9/scene7/services/IpsApiService"/>
-    </wsdl:port>
-  </wsdl:service>
-</wsdl:definitions>
-"""
+    items = "".join(j.to_xml() for j in sim.state.jobs.values())
+    return active_jobs_envelope(items, NS)
 
 
 class _Reply:
@@ -147,19 +84,10 @@ class _Reply:
         self.encoding = "utf-8"
 
 
-def response_body(jobs: int = 10_000, companies: int = 20) -> bytes:
-    """A getActiveJobs answer as the simulator serves it: every field of every job."""
-    sim = Simulator(jobs=0)
-    sim.populate(jobs, companies)
-    return active_jobs_envelope("".join(j.to_xml() for j in sim.state.jobs.values()), NS)
-
-
-def zeep_parser(directory: Path) -> Callable[[bytes], Any]:
+def zeep_parser() -> Callable[[bytes], Any]:
     import zeep  # the peer measured; optional dependency of the bench only
 
-    wsdl = directory / "IpsApi.wsdl"
-    wsdl.write_text(WSDL, encoding="utf-8")
-    client = zeep.Client(str(wsdl))
+    client = zeep.Client(str(WSDL))
     binding = client.service._binding
     operation = binding.get("getActiveJobs")
 
@@ -169,49 +97,168 @@ def zeep_parser(directory: Path) -> Callable[[bytes], Any]:
     return parse
 
 
-def best_of(repeat: int, work: Callable[[], object]) -> float:
-    """The fastest of `repeat` timed calls of `work`, after one untimed call of it."""
-    work()
+# -- inside the measuring subprocess ------------------------------------------------------
+
+
+def _status(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {key} in /proc/self/status")
+
+
+def _stream_file(path: Path, drop: bool) -> int:
+    from notifier.ips.parse import active_jobs_stream  # imported before the baseline
+
+    stream = active_jobs_stream(max_bytes=2**40)
+    if drop:  # the parser alone: each job read and forgotten
+        read = stream._read_item
+        count = [0]
+
+        def forget(position: int, element: Any) -> None:
+            if read(position, element) is not None:
+                count[0] += 1
+
+        stream._read_item = forget
+    with path.open("rb") as file:
+        while chunk := file.read(CHUNK):
+            stream.feed(chunk)
+    jobs = stream.close()
+    return count[0] if drop else len(jobs)
+
+
+def _whole_body_parser(name: str) -> Callable[[bytes], int]:
+    if name == "before":
+        from bench.parse_before import parse_active_jobs
+
+        return lambda body: len(parse_active_jobs(body, max_bytes=len(body) + 1))
+    if name == "zeep":
+        parse = zeep_parser()
+        return lambda body: len(parse(body))
+    from lxml import etree
+
+    parser = etree.XMLParser(huge_tree=True)
+    return lambda body: len(etree.fromstring(body, parser)[0][0][0])
+
+
+def measure(name: str, path: Path, repeat: int) -> dict[str, Any]:
+    """One parser on one body file: best time, peak RSS above the start, jobs read."""
+    import notifier.ips.parse  # noqa: F401 - loaded before the baseline and the clock
+
+    work: Callable[[], int]
+    if name.startswith("ours"):
+        drop = name == "ours-dropped"
+
+        def work() -> int:
+            return _stream_file(path, drop)
+    else:
+        parse = _whole_body_parser(name)
+
+        def work() -> int:
+            return parse(path.read_bytes())  # the body is held whole, as before
+
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    baseline = _status("VmRSS")
+    jobs = 0
     best = float("inf")
-    for _ in range(repeat):
+    for n in range(repeat + (1 if repeat > 1 else 0)):
         gc.collect()
         start = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - start)
-    return best
+        jobs = work()
+        elapsed = time.perf_counter() - start
+        if n > 0 or repeat == 1:
+            best = min(best, elapsed)
+    return {"jobs": jobs, "best_s": best, "peak_bytes": _status("VmHWM") - baseline}
 
 
-def run(jobs: int = 10_000, repeat: int = 5, zeep_repeat: int = 2) -> dict[str, float]:
+# -- the driver ---------------------------------------------------------------------------
+
+
+def _in_subprocess(name: str, path: Path, repeat: int) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--measure", name, "--body", str(path)]
+    done = subprocess.run(
+        [*command, "--repeat", str(repeat)], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{name} failed: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def run_size(jobs: int, repeat: int, zeep_repeat: int, directory: Path) -> dict[str, Any]:
+    path = directory / f"answer-{jobs}.xml"
     body = response_body(jobs)
-    assert len(parse_active_jobs(body)) == jobs
+    path.write_bytes(body)
+    del body
+    row: dict[str, Any] = {"jobs": jobs, "body_bytes": path.stat().st_size}
+    for name in PARSERS:
+        figures = _in_subprocess(name, path, zeep_repeat if name == "zeep" else repeat)
+        if figures["jobs"] != jobs:
+            raise RuntimeError(f"{name} read {figures['jobs']} of {jobs} jobs")
+        row[name] = figures
+    path.unlink()
+    return row
+
+
+def run(
+    jobs: int = SIZES[0],
+    repeat: int = 3,
+    zeep_repeat: int = 2,
+    sizes: tuple[int, ...] | None = None,
+) -> dict[str, Any]:
+    """Every parser at every size; the top-level figures are those of the first size."""
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        zeep_parse = zeep_parser(Path(tmp))
-        zeep_jobs = zeep_parse(body)  # zeep unwraps getActiveJobsReturn/jobArray/items
-        assert len(zeep_jobs) == jobs
-        zeep_s = best_of(zeep_repeat, lambda: zeep_parse(body))
-    ours_s = best_of(repeat, lambda: parse_active_jobs(body))
-    lxml_s = best_of(repeat, lambda: etree.fromstring(body))
+        for size in sizes or (SIZES if jobs == SIZES[0] else (jobs,)):
+            big = size >= 100_000
+            rows.append(run_size(size, repeat, 1 if big else zeep_repeat, Path(tmp)))
+    first = rows[0]
+    ours, zeep, lxml = (first[n]["best_s"] for n in ("ours", "zeep", "lxml"))
     return {
-        "jobs": jobs,
-        "body_bytes": len(body),
-        "ours_s": ours_s,
-        "zeep_s": zeep_s,
-        "lxml_s": lxml_s,
-        "zeep_over_ours": zeep_s / ours_s,
-        "ours_over_lxml": ours_s / lxml_s,
+        "jobs": first["jobs"],
+        "body_bytes": first["body_bytes"],
+        "ours_s": ours,
+        "zeep_s": zeep,
+        "lxml_s": lxml,
+        "zeep_over_ours": zeep / ours,
+        "ours_over_lxml": ours / lxml,
+        "sizes": rows,
     }
 
 
-def main() -> int:
-    r = run()
-    print(f"getActiveJobs response: {r['jobs']:,} jobs, {r['body_bytes'] / 1e6:.1f} MB")
-    print(f"  notifier parse_active_jobs  {r['ours_s'] * 1000:8.1f} ms")
-    print(f"  zeep process_reply          {r['zeep_s'] * 1000:8.1f} ms")
-    print(f"  bare lxml.etree.fromstring  {r['lxml_s'] * 1000:8.1f} ms")
-    print(f"  zeep / ours  = {r['zeep_over_ours']:5.1f}x   (target >= 10)")
-    print(f"  ours / lxml  = {r['ours_over_lxml']:5.2f}x   (target <= 2.5)")
+def table(figures: dict[str, Any]) -> str:
+    lines = [
+        "| jobs | answer | parser | best time | per job | peak memory | per job |",
+        "|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for row in figures["sizes"]:
+        n = row["jobs"]
+        for name in PARSERS:
+            f = row[name]
+            lines.append(
+                f"| {n:,} | {row['body_bytes'] / 1e6:.0f} MB | {name} | {f['best_s']:.2f} s | "
+                f"{f['best_s'] / n * 1e6:.1f} µs | {f['peak_bytes'] / 2**20:.1f} MiB | "
+                f"{f['peak_bytes'] / n / 1024:.2f} KiB |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--measure", choices=PARSERS)
+    parser.add_argument("--body", type=Path)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.body, args.repeat)))
+        return 0
+    figures = run(sizes=SIZES)
+    print(table(figures))
+    print(f"zeep / ours = {figures['zeep_over_ours']:.1f}x at {figures['jobs']:,} jobs")
+    print(f"ours / lxml = {figures['ours_over_lxml']:.2f}x at {figures['jobs']:,} jobs")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

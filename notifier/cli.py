@@ -85,6 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("name", nargs="?", metavar="NAME", help="print this file to stdout")
     deploy.add_argument("--write", metavar="DIR", help="write every file under DIR")
     deploy.add_argument("--force", action="store_true", help="with --write: replace files")
+    store = with_config(command("store", _store, "copy the SQLite store into PostgreSQL"))
+    store.add_argument("action", choices=["copy"])
+    store.add_argument(
+        "--from", dest="source", metavar="PATH", help="the SQLite file (default: store.path)"
+    )
+    store.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="postgresql://user@host:5432/db, no password in it: that comes from "
+        "NOTIFIER_STORE_PASSWORD, the credential store-password or store.password_file",
+    )
     sim = command("sim", _sim, "run the IPS simulator on loopback")
     # The simulator's credentials (notifier.sim.DEFAULT_USER, DEFAULT_PASSWORD; a test keeps
     # these the same): spelled out here so that --help does not load the simulator.
@@ -216,6 +228,34 @@ def _deploy_files(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"notifier deploy-files: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _store(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from notifier.config.schema import Invalid, store_url
+    from notifier.store.postgres.copy import copy_to_postgres
+    from notifier.store.postgres.target import PostgresTarget
+    from notifier.store.protocol import StoreError
+
+    config = _config(args)
+    try:
+        url = store_url(args.to)
+    except Invalid as exc:
+        print(f"notifier store copy: --to: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not url:
+        print("notifier store copy: --to: give the PostgreSQL URL", file=sys.stderr)
+        return EXIT_USAGE
+    source = Path(args.source) if args.source else config.store.path
+    target = PostgresTarget(url, config.store.password.reveal())
+    try:
+        report = asyncio.run(copy_to_postgres(source, target))
+    except StoreError as exc:
+        log.error("%s", exc)
+        return EXIT_FAILURE
+    print(report.summary())
+    return EXIT_OK
 
 
 def _sim(args: argparse.Namespace) -> int:

@@ -6,7 +6,18 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
+from notifier.core.jobs import (
+    ActiveJob,
+    EmailSetting,
+    JobDetail,
+    JobDetailKind,
+    JobLog,
+    JobState,
+    JobType,
+    TaskItemProgress,
+    TaskProgress,
+    TaskState,
+)
 from notifier.sim import soap
 
 IPS_NS = "http://www.scene7.com/IpsApi/xsd"
@@ -18,8 +29,32 @@ NAMESPACES = (*(f"{IPS_NS}/{v}" for v in VERSIONS), IPS_NS, "")
 START = datetime(2026, 3, 14, 22, 4, 58, 536000, tzinfo=timezone(timedelta(hours=-7)))
 
 
+def task_progress(**overrides: Any) -> TaskProgress:
+    """One task of a running publish: 42 files done, one in work, 57 to go."""
+    task = TaskProgress(
+        task_type="ImageServingPublish",
+        task_state=TaskState.PROCESSING,
+        num_processed=42,
+        num_processing=1,
+        num_pending=57,
+        progress=0.42,
+        progress_message="Publishing 42 of 100",
+        last_progress_update=START + timedelta(minutes=5),
+        items=(
+            TaskItemProgress(
+                item_name="spring/hero-banner.tif",
+                progress=0.5,
+                progress_message="Generating pyramid",
+                last_progress_update=START + timedelta(minutes=5, seconds=3),
+            ),
+        ),
+    )
+    return replace(task, **overrides)
+
+
 def active_job(**overrides: Any) -> ActiveJob:
-    """A realistic running publish job; override any field by its model name."""
+    """A realistic running publish job of the 2014-04-03 shape (job detail with its
+    emailSetting, task progress); override any field by its model name."""
     job = ActiveJob(
         company_handle="47",
         job_handle="47|Nightly Publish|",
@@ -39,6 +74,8 @@ def active_job(**overrides: Any) -> ActiveJob:
         last_progress_update=START + timedelta(minutes=5),
         type_raw="ImageServingPublish",
         state_raw="Running",
+        task_progress=(task_progress(),),
+        detail=JobDetail(JobDetailKind.IMAGE_SERVING_PUBLISH, EmailSetting.ERROR),
     )
     return replace(job, **overrides)
 
@@ -72,6 +109,11 @@ def job_log(**overrides: Any) -> JobLog:
 
 def active_jobs_body(jobs: list[ActiveJob], namespace: str = f"{IPS_NS}/2014-04-03") -> bytes:
     return soap.active_jobs_response(jobs, namespace)
+
+
+def active_jobs_body_prefixed(jobs: list[ActiveJob], namespace: str) -> bytes:
+    """As other SOAP stacks write it: every IPS element prefixed (`ns1:items`)."""
+    return soap.active_jobs_response(jobs, namespace, prefix="ns1")
 
 
 def job_logs_body(logs: list[JobLog], namespace: str = f"{IPS_NS}/2014-04-03") -> bytes:
@@ -130,6 +172,30 @@ def hand_written_active_jobs(namespace: str) -> bytes:
     </{p}getActiveJobsReturn>
   </soapenv:Body>
 </soapenv:Envelope>""".encode()
+
+
+def bare_fault_body(family: str = "authenticationFault", code: int = 10001) -> bytes:
+    """A fault document without an envelope, as the upload servlet answers (with HTTP 200)."""
+    return (
+        f'<tns:{family} xmlns:tns="{IPS_NS}"><tns:code>{code}</tns:code>'
+        f"<tns:reason>Invalid username/password</tns:reason></tns:{family}>"
+    ).encode()
+
+
+def job_with_detail(kind: JobDetailKind, detail_xml: str, type_raw: str, ns: str) -> bytes:
+    """One 2014-04-03 job whose detail element is `detail_xml` and whose type is `type_raw`."""
+    return envelope(
+        f'<getActiveJobsReturn xmlns="{ns}"><jobArray><items>'
+        "<companyHandle>c|47</companyHandle><jobHandle>j|47||export_2026-11-24|5129821</jobHandle>"
+        f"<name>Job of kind {kind.value}</name><originalName>n</originalName>"
+        f"<type>{type_raw}</type><state>Running</state>"
+        "<submitUserEmail>ana@example.com</submitUserEmail><serverName>s7</serverName>"
+        "<startDate>2026-11-24T10:15:30.123000-08:00</startDate>"
+        "<triggerTime>2026-11-24T10:16:01-08:00</triggerTime><totalSize>1</totalSize>"
+        "<progress>5</progress><progressMessage>m</progressMessage>"
+        "<lastProgressUpdate>2026-11-24T10:16:01-08:00</lastProgressUpdate>"
+        f"<taskProgressArray/>{detail_xml}</items></jobArray></getActiveJobsReturn>"
+    )
 
 
 def xxe_file_body(path: str) -> bytes:

@@ -83,7 +83,7 @@ def load_config(path: str | Path | None, environ: Mapping[str, str] = os.environ
     for key, value in values.items():
         if key.field:
             sections[key.section][key.field] = value
-    for name in ("ips", "smtp"):
+    for name in ("ips", "smtp", "store"):
         sections[name]["password"] = _password(file, name, raw, values, environ)
     store = values.get(_key("store", "path"), StoreConfig().path)
     sections["store"]["path"] = _store_path(Path(str(store)), environ)

@@ -147,7 +147,18 @@ class SmtpConfig:
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
+    """`url` "" is the SQLite file at `path`; a postgresql:// URL (never with a password in
+    it: that is `password`) is the shared PostgreSQL store of several replicas, of which
+    one polls, confirming its leadership within every `leader_lease` seconds."""
+
     path: Path = Path("notifier.sqlite3")
+    url: str = ""
+    password: Secret = field(default_factory=Secret)
+    leader_lease: float = 10.0
+
+    @property
+    def is_postgres(self) -> bool:
+        return bool(self.url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +238,7 @@ class Config:
     def secrets(self) -> tuple[Secret, ...]:
         """Every password, webhook secret and webhook URL in this configuration."""
         hooks = tuple(s for w in self.webhooks for s in (w.url, w.secret))
-        return (self.ips.password, self.smtp.password, *hooks)
+        return (self.ips.password, self.smtp.password, self.store.password, *hooks)
 
     def webhook(self, name: str) -> WebhookConfig | None:
         return next((w for w in self.webhooks if w.name == name), None)

@@ -131,6 +131,53 @@ def url(value: object) -> str:
     return value
 
 
+_STORE_URL = (
+    'a postgresql:// URL such as "postgresql://notifier@db.example.com:5432/notifier", '
+    'without a password in it, or "" for the SQLite file at store.path'
+)
+_STORE_LOGIN_HINT = (
+    "give the password in NOTIFIER_STORE_PASSWORD, the credential store-password "
+    "or store.password_file"
+)
+
+
+def store_url(value: object) -> str:
+    """A PostgreSQL URL without a password (refused without echoing it), or ""."""
+    if not isinstance(value, str):
+        raise expected(_STORE_URL, value)
+    if not value:
+        return value
+    try:
+        parts = urlsplit(value)
+        _ = parts.port
+    except ValueError as exc:
+        raise expected(_STORE_URL, redacted_url(value)) from exc
+    if parts.password is not None or "password=" in parts.query.lower():
+        raise Invalid(f"{redacted_url(value)} has a password in it: {_STORE_LOGIN_HINT}")
+    if parts.scheme not in ("postgresql", "postgres") or not (parts.hostname or parts.query):
+        raise expected(_STORE_URL, value)
+    return value
+
+
+def redacted_url(value: str) -> str:
+    """`value` with any password in it (user:password@, ?password=) shown as ***."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return "(a URL that does not parse)"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}{':***' if colon else ''}@{hostport}"
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
+def leader_lease(value: object) -> float:
+    return _number(value, "a number of seconds >= 1", 1, inclusive=True)
+
+
 def api_version(value: object) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise expected('an API version date such as "2014-04-03"', value)
@@ -337,7 +384,14 @@ KEYS: tuple[Key, ...] = (
         ("ca_file", Kind.STR, optional_file),
         ("message_id_domain", Kind.STR, domain_or_empty),
     ),
-    *_keys("store", ("path", Kind.STR, path)),
+    *_keys(
+        "store",
+        ("path", Kind.STR, path),
+        ("url", Kind.STR, store_url),
+        ("password", Kind.STR, password),
+        ("password_file", Kind.STR, optional_file),
+        ("leader_lease", Kind.FLOAT, leader_lease),
+    ),
     *_keys(
         "digest",
         ("after", Kind.INT, whole(0, 1_000_000)),

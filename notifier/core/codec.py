@@ -16,7 +16,18 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from notifier.core.events import Completion, Event, EventKind, Outcome
-from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
+from notifier.core.jobs import (
+    ActiveJob,
+    EmailSetting,
+    JobDetail,
+    JobDetailKind,
+    JobLog,
+    JobState,
+    JobType,
+    TaskItemProgress,
+    TaskProgress,
+    TaskState,
+)
 from notifier.core.state import TrackedJob
 
 T = TypeVar("T")
@@ -43,10 +54,44 @@ def _job_log(data: Any) -> JobLog:
     return _decode(JobLog, data, _JOB_LOG)
 
 
+def _detail(data: Any) -> JobDetail:
+    return _decode(JobDetail, data, _DETAIL)
+
+
+def _task_item(data: Any) -> TaskItemProgress:
+    return _decode(TaskItemProgress, data, _DATES)
+
+
+def _task(data: Any) -> TaskProgress:
+    return _decode(TaskProgress, data, _TASK)
+
+
+def _tuple_of(decode: Decoder) -> Decoder:
+    def decode_all(data: Any) -> tuple[Any, ...]:
+        if not isinstance(data, list):
+            raise CodecError(f"expected a list, got {type(data).__name__}")
+        return tuple(decode(item) for item in data)
+
+    return decode_all
+
+
 _DATES = dict.fromkeys(
     ("start_date", "end_date", "trigger_time", "last_progress_update", "at", "ended_at"), _date
 )
-_ACTIVE_JOB: Mapping[str, Decoder] = {**_DATES, "type": JobType, "state": JobState}
+_DETAIL: Mapping[str, Decoder] = {"kind": JobDetailKind, "email_setting": EmailSetting}
+_TASK: Mapping[str, Decoder] = {
+    **_DATES,
+    "task_state": TaskState,
+    "progress": float,
+    "items": _tuple_of(_task_item),
+}
+_ACTIVE_JOB: Mapping[str, Decoder] = {
+    **_DATES,
+    "type": JobType,
+    "state": JobState,
+    "task_progress": _tuple_of(_task),
+    "detail": _detail,
+}
 _JOB_LOG: Mapping[str, Decoder] = _DATES
 _EVENT: Mapping[str, Decoder] = {"at": _date, "kind": EventKind, "job": _active_job}
 _COMPLETION: Mapping[str, Decoder] = {
@@ -105,6 +150,8 @@ def _plain(value: object) -> Any:
         return value.isoformat()
     if isinstance(value, timedelta):
         return (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
     if hasattr(value, "__dataclass_fields__"):
         return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}  # type: ignore[arg-type]
     return value

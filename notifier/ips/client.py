@@ -1,13 +1,17 @@
 """The asynchronous IPS SOAP client: one aiohttp session, three operations.
 
-Owns the transport: TLS (verified by default), timeouts, gzip, the response size cap, and the
-mapping of every transport failure onto the IpsError tree. Never logs or shows the password
-(it lives only inside request bodies), never retries on its own: the caller's poll loop does.
+Owns the transport: TLS (verified by default), timeouts, gzip, the response size caps, and
+the mapping of every transport failure onto the IpsError tree. An answer is parsed as it
+arrives: each chunk, decompressed by aiohttp as it comes off the socket, goes into the
+incremental parser (notifier.ips.stream), so neither the body nor its tree is ever held
+whole; a chunk is at most 64 KiB (about 50 jobs), a few milliseconds of parsing on the
+event loop.
+Never logs or shows the password (it lives only inside request bodies), never retries on its
+own: the caller's poll loop does.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -18,7 +22,7 @@ import aiohttp
 from yarl import URL
 
 from notifier.core.jobs import ActiveJob, JobLog
-from notifier.ips.envelope import DEFAULT_MAX_BYTES
+from notifier.ips.envelope import DEFAULT_MAX_BYTES, DEFAULT_MAX_ITEM_BYTES
 from notifier.ips.errors import (
     IpsError,
     IpsFault,
@@ -27,16 +31,18 @@ from notifier.ips.errors import (
     IpsTimeoutError,
     IpsTransportError,
 )
-from notifier.ips.parse import parse_active_jobs, parse_job_logs
+from notifier.ips.parse import active_jobs_stream, job_logs_stream
 from notifier.ips.soap import Param, build_envelope
+from notifier.ips.stream import CHUNK, AnswerStream
 
 T = TypeVar("T")
 
 # A matching nothing handle: getActiveJobs with it is the cheapest authenticated call.
 LOGIN_CHECK_HANDLE = "ips-job-notifier|login-check|"
-# Bigger bodies are parsed off the event loop.
-_THREAD_PARSE_BYTES = 256 * 1024
-_CHUNK = 64 * 1024
+# includeWaitingJobs is in getActiveJobsParam from this version on (the 2014-04-03 WSDL);
+# older versions' schemas do not have it, so it is not sent to them.
+WAITING_JOBS_SINCE = "2014-04-03"
+StreamFor = Callable[..., AnswerStream[T]]
 
 
 class IpsClient:
@@ -54,6 +60,7 @@ class IpsClient:
         ca_file: str | None = None,
         app_name: str = "ips-job-notifier",
         max_response_bytes: int = DEFAULT_MAX_BYTES,
+        max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES,
     ) -> None:
         self.url = url
         self.user = user
@@ -62,6 +69,7 @@ class IpsClient:
         self.timeout = timeout
         self.app_name = app_name
         self.max_response_bytes = max_response_bytes
+        self.max_item_bytes = max_item_bytes
         self._ssl: ssl.SSLContext | bool = _ssl_context(verify_tls, ca_file)
         self._session: aiohttp.ClientSession | None = None
 
@@ -92,10 +100,12 @@ class IpsClient:
     # -- operations --------------------------------------------------------------------
 
     async def get_active_jobs(self, company_handle: str | None = None) -> list[ActiveJob]:
-        """Every active job (of one company, or of all the user's companies)."""
-        return await self._call(
-            "getActiveJobs", [("companyHandle", company_handle)], parse_active_jobs
-        )
+        """Every active job (of one company, or of all the user's companies), waiting ones
+        included: without `includeWaitingJobs` the service may leave New and Waiting* out."""
+        params: list[Param] = [("companyHandle", company_handle)]
+        if self.api_version >= WAITING_JOBS_SINCE:
+            params.append(("includeWaitingJobs", True))
+        return await self._call("getActiveJobs", params, active_jobs_stream)
 
     async def get_job_logs(
         self,
@@ -111,30 +121,20 @@ class IpsClient:
             ("endDate", end_date),
             ("numRows", num_rows),
         ]
-        return await self._call("getJobLogs", params, parse_job_logs)
+        return await self._call("getJobLogs", params, job_logs_stream)
 
     async def check_login(self) -> None:
         """A cheap authenticated call: raises IpsAuthenticationFault for bad credentials."""
-        await self._call("getActiveJobs", [("jobHandle", LOGIN_CHECK_HANDLE)], parse_active_jobs)
+        await self._call("getActiveJobs", [("jobHandle", LOGIN_CHECK_HANDLE)], active_jobs_stream)
 
     # -- transport ---------------------------------------------------------------------
 
     async def _call(
-        self, operation: str, params: Sequence[Param], parse: Callable[..., list[T]]
+        self, operation: str, params: Sequence[Param], stream_for: StreamFor[T]
     ) -> list[T]:
-        status, body = await self._post(operation, self._envelope(operation, params))
-        try:
-            if len(body) > _THREAD_PARSE_BYTES:
-                return await asyncio.to_thread(parse, body, max_bytes=self.max_response_bytes)
-            return parse(body, max_bytes=self.max_response_bytes)
-        except IpsFault:
-            raise
-        except IpsResponseError as exc:
-            if status != 200:
-                raise IpsTransportError(
-                    f"IPS {operation} answered HTTP {status} without a SOAP response ({exc})"
-                ) from None
-            raise
+        envelope = self._envelope(operation, params)
+        stream = stream_for(max_bytes=self.max_response_bytes, max_item_bytes=self.max_item_bytes)
+        return await self._post(operation, envelope, stream)
 
     def _envelope(self, operation: str, params: Sequence[Param]) -> bytes:
         try:
@@ -152,7 +152,7 @@ class IpsClient:
                 "(control characters or NUL); fix the configuration"
             ) from None
 
-    async def _post(self, operation: str, envelope: bytes) -> tuple[int, bytes]:
+    async def _post(self, operation: str, envelope: bytes, stream: AnswerStream[T]) -> list[T]:
         if self._session is None:
             raise IpsError("IpsClient used outside `async with`")
         headers = {
@@ -162,7 +162,8 @@ class IpsClient:
         }
         try:
             async with self._session.post(self.url, data=envelope, headers=headers) as response:
-                return response.status, await self._read(response, operation)
+                self._check_length(response, operation)
+                return await self._read(response, operation, stream)
         except TimeoutError:
             raise IpsTimeoutError(
                 f"IPS {operation} did not answer within {self.timeout:g} s; "
@@ -178,24 +179,31 @@ class IpsClient:
                 f"IPS {operation} at {self._where()} failed: {exc.__class__.__name__}: {exc}"
             ) from None
 
-    async def _read(self, response: aiohttp.ClientResponse, operation: str) -> bytes:
+    def _check_length(self, response: aiohttp.ClientResponse, operation: str) -> None:
         limit = self.max_response_bytes
         if response.content_length is not None and response.content_length > limit:
             raise IpsResponseError(
                 f"IPS {operation} answer announces {response.content_length} bytes, over the "
                 f"{limit}-byte limit; query one company at a time or raise the limit"
             )
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_chunked(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise IpsResponseError(
-                    f"IPS {operation} answer exceeds the {limit}-byte limit; "
-                    "query one company at a time or raise the limit"
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+
+    async def _read(
+        self, response: aiohttp.ClientResponse, operation: str, stream: AnswerStream[T]
+    ) -> list[T]:
+        """Feed the answer to the parser as it arrives (decompressed), then read it out."""
+        try:
+            async for chunk in response.content.iter_chunked(CHUNK):
+                stream.feed(chunk)
+            return stream.close()
+        except IpsFault:
+            raise
+        except IpsResponseError as exc:
+            if response.status != 200:
+                raise IpsTransportError(
+                    f"IPS {operation} answered HTTP {response.status} without a SOAP "
+                    f"response ({exc})"
+                ) from None
+            raise
 
     def _where(self) -> str:
         return str(URL(self.url).with_user(None).with_query(None))

@@ -1,36 +1,43 @@
-"""Fast reading of IPS responses into ActiveJob and JobLog values.
+"""Fast reading of IPS responses into ActiveJob and JobLog values, item by item.
 
-Owns the local-name dispatch that turns `items` elements into models. Never does I/O and
-never returns part of a response: any broken item rejects the whole body. The document
-itself is read by notifier.ips.envelope (hardened parser, Faults).
+Owns the local-name dispatch that turns `items` elements into models, and the readers of
+whole answers. Never does I/O and never returns part of a response: any broken item rejects
+the whole body. The answer is walked incrementally by notifier.ips.stream (hardened pull
+parser, caps, Faults, each item freed once read); the nested parts of a job (task progress,
+job detail) are read by notifier.ips.nested.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 from lxml import etree
 
-from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType, new_active_job
-from notifier.ips.envelope import (
-    DEFAULT_MAX_BYTES,
-    IPS_NS_PREFIX,
-    local_name,
-    parse_document,
-    soap_body_child,
+from notifier.core.jobs import (
+    DETAIL_JOB_TYPES,
+    ActiveJob,
+    JobDetail,
+    JobLog,
+    JobState,
+    JobType,
+    new_active_job,
 )
+from notifier.ips.envelope import DEFAULT_MAX_BYTES, DEFAULT_MAX_ITEM_BYTES, IPS_NS_PREFIX
 from notifier.ips.errors import IpsResponseError
+from notifier.ips.nested import DETAIL_KINDS, instant, read_detail, read_task_progress
+from notifier.ips.stream import AnswerStream
 
-__all__ = ["parse_active_jobs", "parse_job_logs"]
+__all__ = ["active_jobs_stream", "job_logs_stream", "parse_active_jobs", "parse_job_logs"]
 
 T = TypeVar("T")
 # One item's children: full tag ("{namespace}name", or "name" outside any namespace) -> text,
 # "" for a present but empty element; absent elements are missing keys.
 Fields = dict[object, str]
-# Given the "{namespace}" prefix of an item's fields ("" for none), reads one item's Fields.
-ReaderFor = Callable[[str], Callable[[Fields], T]]
+# Given the "{namespace}" prefix of an item's fields ("" for none) and the local names of the
+# parse, reads one item from its Fields (and its element, for the nested parts).
+ReaderFor = Callable[[str, "_LocalNames"], Callable[[Fields, etree._Element], T]]
 
 
 class _LocalNames(dict[object, str | None]):
@@ -51,23 +58,8 @@ class _LocalNames(dict[object, str | None]):
         return name
 
 
-def _return_array(body: bytes, operation: str, array: str, max_bytes: int) -> etree._Element:
-    first = soap_body_child(parse_document(body, max_bytes=max_bytes))
-    if local_name(first.tag) != f"{operation}Return":
-        raise IpsResponseError(
-            f"IPS answered <{local_name(first.tag)}> where {operation}Return was expected; "
-            "check the service URL and api_version"
-        )
-    found = next((c for c in first if local_name(c.tag) == array), None)
-    if found is None:
-        raise IpsResponseError(
-            f"IPS {operation}Return has no {array}; refusing to read it as an empty list"
-        )
-    return found
-
-
-def _items(array: etree._Element, reader_for: ReaderFor[T]) -> list[T]:
-    # The hot loop of a 10,000-job poll. Each child element costs lxml a proxy object and a
+def _item_reader(reader_for: ReaderFor[T]) -> Callable[[int, etree._Element], T | None]:
+    # Runs once per item of an answer. Each child element costs lxml a proxy object and a
     # "{namespace}name" string; the walk adds nothing per element but one dict entry, keyed
     # by that full tag. The reader looks fields up by full tag in the namespace of the first
     # item, which is right as long as no element of another IPS namespace (or of none) could
@@ -76,27 +68,28 @@ def _items(array: etree._Element, reader_for: ReaderFor[T]) -> list[T]:
     names = _LocalNames()
     plain: set[object] = set()
     ns = ""
-    read: Callable[[Fields], T] | None = None
-    out: list[T] = []
-    append = out.append
-    for position, item in enumerate(array, start=1):
-        tag = item.tag
+    read: Callable[[Fields, etree._Element], T] | None = None
+
+    def item(position: int, element: etree._Element) -> T | None:
+        nonlocal ns, read
+        tag = element.tag
         if names[tag] != "items":
-            continue
+            return None
         if read is None:
             ns = tag[: -len("items")]  # "{an IPS namespace}" or ""
-            read = reader_for(ns)
-        fields: Fields = {child.tag: child.text or "" for child in item}
+            read = reader_for(ns, names)
+        fields: Fields = {child.tag: child.text or "" for child in element}
         if not fields.keys() <= plain and not _all_plain(fields, plain, names, ns):
-            fields = _by_local_name(item, names, ns)
+            fields = _by_local_name(element, names, ns)
         try:
-            append(read(fields))
+            return read(fields, element)
         except (KeyError, ValueError, OverflowError) as exc:
             raise IpsResponseError(
                 f"IPS item #{position} is unusable ({_describe(exc)}); "
                 "the whole response was rejected, nothing was read from it"
             ) from None
-    return out
+
+    return item
 
 
 def _all_plain(fields: Fields, plain: set[object], names: _LocalNames, ns: str) -> bool:
@@ -129,24 +122,22 @@ def _int(value: str | None) -> int | None:
 
 
 def _datetime(value: str | None) -> datetime | None:
-    return _instant(value) if value else None
-
-
-def _instant(text: str) -> datetime:
-    try:
-        parsed = _fromisoformat(text)
-    except ValueError:
-        parsed = _fromisoformat(text.strip())
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return instant(value) if value else None
 
 
 class _Instants(dict[str, datetime]):
     """xs:dateTime text -> aware datetime, one instance per parse: a response repeats the
-    same instants (a job's start and trigger time, jobs queued together), each read once."""
+    same instants (a job's start and trigger time, jobs queued together), each read once.
+    Emptied when full, so that memory stays flat however many distinct instants come."""
 
     def __missing__(self, text: str) -> datetime:
-        parsed = self[text] = _instant(text)
+        if len(self) >= _INSTANTS_KEPT:
+            self.clear()
+        parsed = self[text] = instant(text)
         return parsed
+
+
+_INSTANTS_KEPT = 1024
 
 
 def _bool(value: str | None) -> bool | None:
@@ -160,8 +151,7 @@ def _bool(value: str | None) -> bool | None:
     raise ValueError(f"{text!r} is not an xs:boolean")
 
 
-_fromisoformat = datetime.fromisoformat
-_TYPES = {t.value: t for t in JobType if t is not JobType.UNRECOGNIZED}
+_TYPES: dict[str, JobType] = {t.value: t for t in JobType if t is not JobType.UNRECOGNIZED}
 _STATES = {s.value: s for s in JobState if s is not JobState.UNRECOGNIZED}
 _ACTIVE_FIELDS = (
     "companyHandle",
@@ -180,11 +170,14 @@ _ACTIVE_FIELDS = (
     "progress",
     "progressMessage",
     "lastProgressUpdate",
+    "taskProgressArray",
 )
 _ACTIVE_REQUIRED = ("companyHandle", "jobHandle", "name", "state")
 
 
-def _active_job_reader(ns: str) -> Callable[[Fields], ActiveJob]:
+def _active_job_reader(
+    ns: str, names: _LocalNames
+) -> Callable[[Fields, etree._Element], ActiveJob]:
     # Runs once per job of every poll: full tags computed once, positional construction.
     (
         company_tag,
@@ -203,10 +196,31 @@ def _active_job_reader(ns: str) -> Callable[[Fields], ActiveJob]:
         progress_tag,
         message_tag,
         update_tag,
+        tasks_tag,
     ) = (ns + name for name in _ACTIVE_FIELDS)
+    detail_tags = frozenset(ns + kind for kind in DETAIL_KINDS)
     instants = _Instants()
 
-    def active_job(f: Fields) -> ActiveJob:
+    def nested(element: etree._Element, f: Fields) -> tuple[tuple, JobDetail | None]:  # type: ignore[type-arg]
+        # Both come last in schema order: found from the end, by local name, so that of two
+        # the later one counts, as for any repeated element.
+        want_tasks = tasks_tag in f
+        want_detail = not detail_tags.isdisjoint(f)
+        tasks = detail = None
+        if want_tasks or want_detail:
+            for child in element.iterchildren(reversed=True):
+                name = names[child.tag]
+                if name == "taskProgressArray" and tasks is None:
+                    tasks = child
+                elif name in DETAIL_KINDS and detail is None:
+                    detail = read_detail(child, names)
+                else:
+                    continue
+                if (tasks is not None or not want_tasks) and (detail or not want_detail):
+                    break
+        return read_task_progress(tasks, names), detail
+
+    def active_job(f: Fields, element: etree._Element) -> ActiveJob:
         get = f.get
         company, handle, name, state_raw = (
             get(company_tag),
@@ -217,12 +231,16 @@ def _active_job_reader(ns: str) -> Callable[[Fields], ActiveJob]:
         if not (company and handle and name and state_raw):
             raise KeyError(next(n for n in _ACTIVE_REQUIRED if not get(ns + n)))
         type_raw = get(type_tag, "")
+        tasks, detail = nested(element, f)
+        job_type = _TYPES.get(type_raw)
+        if job_type is None:
+            job_type = JobType.UNRECOGNIZED if detail is None else DETAIL_JOB_TYPES[detail.kind]
         return new_active_job(
             company,
             handle,
             name,
             get(original_name_tag),
-            _TYPES.get(type_raw, JobType.UNRECOGNIZED),
+            job_type,
             _STATES.get(state_raw, JobState.UNRECOGNIZED),
             get(email_tag),
             get(locale_tag),
@@ -236,13 +254,15 @@ def _active_job_reader(ns: str) -> Callable[[Fields], ActiveJob]:
             instants[v] if (v := get(update_tag)) else None,
             type_raw,
             state_raw,
+            tasks,
+            detail,
         )
 
     return active_job
 
 
-def _job_log_reader(ns: str) -> Callable[[Fields], JobLog]:
-    def job_log(f: Fields) -> JobLog:
+def _job_log_reader(ns: str, names: _LocalNames) -> Callable[[Fields, etree._Element], JobLog]:
+    def job_log(f: Fields, element: etree._Element) -> JobLog:
         def get(name: str) -> str | None:
             return f.get(ns + name)
 
@@ -278,12 +298,45 @@ def _job_log_reader(ns: str) -> Callable[[Fields], JobLog]:
     return job_log
 
 
-def parse_active_jobs(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[ActiveJob]:
+def active_jobs_stream(
+    *, max_bytes: int = DEFAULT_MAX_BYTES, max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES
+) -> AnswerStream[ActiveJob]:
+    """An incremental reader of one getActiveJobs answer: feed it bytes, close it for jobs."""
+    return AnswerStream(
+        "getActiveJobs",
+        "jobArray",
+        _item_reader(_active_job_reader),
+        max_bytes=max_bytes,
+        max_item_bytes=max_item_bytes,
+    )
+
+
+def job_logs_stream(
+    *, max_bytes: int = DEFAULT_MAX_BYTES, max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES
+) -> AnswerStream[JobLog]:
+    """An incremental reader of one getJobLogs answer."""
+    return AnswerStream(
+        "getJobLogs",
+        "jobLogArray",
+        _item_reader(_job_log_reader),
+        max_bytes=max_bytes,
+        max_item_bytes=max_item_bytes,
+    )
+
+
+def parse_active_jobs(
+    body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES
+) -> list[ActiveJob]:
     """Every ActiveJob of a whole getActiveJobs SOAP response, or an IpsError."""
-    array = _return_array(body, "getActiveJobs", "jobArray", max_bytes)
-    return _items(array, _active_job_reader)
+    stream = active_jobs_stream(max_bytes=max_bytes, max_item_bytes=max_item_bytes)
+    stream.feed(body)
+    return stream.close()
 
 
-def parse_job_logs(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[JobLog]:
+def parse_job_logs(
+    body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES
+) -> list[JobLog]:
     """Every JobLog of a whole getJobLogs SOAP response, or an IpsError."""
-    return _items(_return_array(body, "getJobLogs", "jobLogArray", max_bytes), _job_log_reader)
+    stream = job_logs_stream(max_bytes=max_bytes, max_item_bytes=max_item_bytes)
+    stream.feed(body)
+    return stream.close()

@@ -35,14 +35,20 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def to_json(value: ActiveJob | JobLog) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, item in asdict(value).items():
-        if isinstance(item, datetime):
-            item = item.isoformat()
-        elif isinstance(item, Enum):
-            item = item.value
-        out[name] = item
-    return out
+    return {name: _plain(item) for name, item in asdict(value).items()}
+
+
+def _plain(item: Any) -> Any:
+    """JSON-ready: nested task progress and job detail too."""
+    if isinstance(item, datetime):
+        return item.isoformat()
+    if isinstance(item, Enum):
+        return item.value
+    if isinstance(item, dict):
+        return {name: _plain(value) for name, value in item.items()}
+    if isinstance(item, list | tuple):
+        return [_plain(value) for value in item]
+    return item
 
 
 def _guarded(handler: Handler) -> Handler:

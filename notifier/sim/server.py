@@ -42,10 +42,11 @@ class Simulator:
         companies: Sequence[str] = DEFAULT_COMPANIES,
         pacing: Pacing | None = None,
         clock: Clock = utc_now,
+        prefix: str = "",
     ) -> None:
         self.state = SimState(companies=list(companies), clock=clock)
         self.engine = ScenarioEngine(self.state, pacing or Pacing(tick=tick, jobs=jobs), seed)
-        self.service = IpsService(self.state, user, password)
+        self.service = IpsService(self.state, user, password, prefix)
         self.url = ""
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None

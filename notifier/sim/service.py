@@ -1,7 +1,9 @@
 """The simulated IpsApiService endpoint: reads SOAP requests, checks credentials, answers.
 
 Owns the request side of the wire (authHeader or HTTP Basic, the operation and its params),
-injected faults, gzip and `faultHttpStatusCode`. Never changes jobs: it only reads SimState.
+injected faults, gzip and `faultHttpStatusCode`. Like the real service may, it lists New and
+Waiting* jobs of 2014-04-03 and later only when asked for (`includeWaitingJobs`). Never
+changes jobs: it only reads SimState.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from aiohttp import web
 from aiohttp.web_response import ContentCoding
 from lxml import etree
 
+from notifier.ips.client import WAITING_JOBS_SINCE
 from notifier.ips.envelope import parse_document
 from notifier.ips.errors import IpsError
 from notifier.sim import soap
@@ -114,8 +117,9 @@ def _basic_credentials(authorization: str) -> tuple[str | None, str | None]:
 class IpsService:
     """The aiohttp handler of /scene7/services/IpsApiService."""
 
-    def __init__(self, state: SimState, user: str, password: str) -> None:
+    def __init__(self, state: SimState, user: str, password: str, prefix: str = "") -> None:
         self.state = state
+        self.prefix = prefix  # "ns1": answers with prefixed elements, as other stacks write
         self._user = user
         self._password = password
         self.faults = FaultInjector()
@@ -191,10 +195,14 @@ class IpsService:
             raise _Reject("authorizationFault", 20000, f"Invalid company handle: {company}")
         if request.operation == "getActiveJobs":
             found = self.state.active(
-                company, params.get("jobHandle") or None, params.get("originalName") or None
+                company,
+                params.get("jobHandle") or None,
+                params.get("originalName") or None,
+                include_waiting=_include_waiting(request),
             )
-            items = "".join(sim_job.to_xml() for sim_job in found)
-            return soap.active_jobs_envelope(items, request.namespace)
+            prefix = self.prefix if request.namespace else ""
+            items = "".join(sim_job.to_xml(prefix) for sim_job in found)
+            return soap.active_jobs_envelope(items, request.namespace, prefix)
         if request.operation == "getJobLogs":
             logs = self.state.job_logs(
                 company,
@@ -204,6 +212,15 @@ class IpsService:
             )
             return soap.job_logs_response(logs, request.namespace)
         raise _Reject("ipsApiFault", 30001, f"Unsupported operation: {request.operation}")
+
+
+def _include_waiting(request: SoapRequest) -> bool:
+    """Waiting jobs are listed when asked for, and always by versions before the one that
+    added includeWaitingJobs (their schemas have no such choice)."""
+    version = request.namespace.removeprefix(soap.IPS_NS).lstrip("/")
+    if version < WAITING_JOBS_SINCE:
+        return True
+    return request.params.get("includeWaitingJobs") in ("true", "1")
 
 
 def _date_param(params: dict[str, str], name: str) -> datetime | None:

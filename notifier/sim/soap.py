@@ -1,45 +1,24 @@
 """The simulator's side of the SOAP wire: ActiveJob, JobLog and Fault to XML bytes.
 
-Owns the serialisation of every field of the ActiveJob and JobLog tables in ips-api.md, in
-schema order, including the parts the notifier's models do not keep (taskProgressArray, the
-job-kind element with its emailSetting, detailArray), so that client and simulator agree on
-the whole shape. Built as text for speed (10,000 jobs per answer); never parses anything.
+Owns the serialisation of every field of the 2014-04-03 ActiveJob and of JobLog, in schema
+order: the task progress with its item progress, the job-detail element with its
+emailSetting, the job log's detailArray; unprefixed (a default namespace) or prefixed, as
+other SOAP stacks write them. Client and simulator agree on the whole shape. Built as text
+for speed (100,000 jobs per answer); never parses anything.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import datetime
 
-from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
+from notifier.core.jobs import ActiveJob, JobDetail, JobLog, TaskItemProgress, TaskProgress
 
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 IPS_NS = "http://www.scene7.com/IpsApi/xsd"
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-
-# The job-kind element ActiveJob carries for each type, and what it publishes or uploads.
-_KIND_ELEMENT: dict[JobType, str] = {
-    JobType.IMAGE_SERVING_PUBLISH: "imageServingPublishJob",
-    JobType.IMAGE_RENDERING_PUBLISH: "imageServingRenderJob",
-    JobType.VIDEO_PUBLISH: "videoPublishJob",
-    JobType.SERVER_DIRECTORY_PUBLISH: "serverDirectoryPublishJob",
-    JobType.SERVER_DIRECTORY_PUBLISH_WITH_TEMPLATE: "serverDirectoryPublishJob",
-    JobType.UPLOAD_FROM_SERVER_DIRECTORY: "uploadPostJob",
-    JobType.URL_UPLOAD: "uploadUrlsJob",
-    JobType.METADATA_UPLOAD: "uploadPostJob",
-    JobType.IMAGE_OPTIMIZATION: "optimizeImagesJob",
-    JobType.CLEANUP: "reprocessAssetsJob",
-}
-_EMAIL_SETTINGS = ("All", "Error", "ErrorAndWarning", "JobCompletion", "None")
-_TASK_STATE: dict[JobState, str] = {
-    JobState.NEW: "New",
-    JobState.WAITING_CLIENT: "New",
-    JobState.WAITING_COORDINATOR: "New",
-    JobState.RUNNING: "Processing",
-    JobState.STOPPING: "Stopping",
-    JobState.DONE: "Done",
-}
 
 
 def escape(text: str) -> str:
@@ -63,60 +42,92 @@ def _num(name: str, value: int | bool | None) -> str:
     return f"<{name}>{value}</{name}>"
 
 
+def _double(name: str, value: float | None) -> str:
+    if value is None:
+        return ""
+    text = {math.inf: "INF", -math.inf: "-INF"}.get(value, repr(value))
+    return f"<{name}>{'NaN' if math.isnan(value) else text}</{name}>"
+
+
 def _date(name: str, value: datetime | None) -> str:
     return "" if value is None else f"<{name}>{value.isoformat()}</{name}>"
 
 
-def _task_progress(job: ActiveJob) -> str:
-    progress = job.progress or 0
-    total = max(job.total_size or 0, 0) // 1_000_000 or 10
-    processed = total * progress // 100
-    processing = 0 if job.state is not JobState.RUNNING else min(1, total - processed)
-    return (
-        "<taskProgressArray><items>"
-        f"<taskType>{escape(job.type_raw or job.type.value)}</taskType>"
-        f"<taskState>{_TASK_STATE.get(job.state, 'Unknown')}</taskState>"
-        f"<numProcessed>{processed}</numProcessed><numProcessing>{processing}</numProcessing>"
-        f"<numPending>{total - processed - processing}</numPending>"
-        f"<progress>{progress / 100:.2f}</progress>"
-        f"{_el('progressMessage', job.progress_message)}"
-        f"{_date('lastProgressUpdate', job.last_progress_update)}"
-        "</items></taskProgressArray>"
+def _item_progress(item: TaskItemProgress, p: str) -> str:
+    return "".join(
+        (
+            f"<{p}items>",
+            _el(f"{p}itemName", item.item_name),
+            _double(f"{p}progress", item.progress),
+            _el(f"{p}progressMessage", item.progress_message),
+            _date(f"{p}lastProgressUpdate", item.last_progress_update),
+            f"</{p}items>",
+        )
     )
 
 
-def _kind(job: ActiveJob) -> str:
-    element = _KIND_ELEMENT.get(job.type)
-    if element is None:
-        return ""
-    setting = _EMAIL_SETTINGS[len(job.job_handle) % len(_EMAIL_SETTINGS)]
-    return f"<{element}><emailSetting>{setting}</emailSetting></{element}>"
-
-
-def active_job_xml(job: ActiveJob) -> str:
-    """One `items` element, every ActiveJob field in schema order."""
+def _task(task: TaskProgress, p: str) -> str:
     return "".join(
         (
-            "<items>",
-            _el("companyHandle", job.company_handle),
-            _el("jobHandle", job.job_handle),
-            _el("name", job.name),
-            _el("originalName", job.original_name),
-            _el("type", job.type_raw or job.type.value),
-            _el("state", job.state_raw or job.state.value),
-            _el("submitUserEmail", job.submit_user_email),
-            _el("locale", job.locale),
-            _el("description", job.description),
-            _el("serverName", job.server_name),
-            _date("startDate", job.start_date),
-            _date("triggerTime", job.trigger_time),
-            _num("totalSize", job.total_size),
-            _num("progress", job.progress),
-            _el("progressMessage", job.progress_message),
-            _date("lastProgressUpdate", job.last_progress_update),
-            _task_progress(job),
-            _kind(job),
-            "</items>",
+            f"<{p}items>",
+            _el(f"{p}taskType", task.task_type),
+            _el(f"{p}taskState", None if task.task_state is None else task.task_state.value),
+            _num(f"{p}numProcessed", task.num_processed),
+            _num(f"{p}numProcessing", task.num_processing),
+            _num(f"{p}numPending", task.num_pending),
+            _double(f"{p}progress", task.progress),
+            _el(f"{p}progressMessage", task.progress_message),
+            _date(f"{p}lastProgressUpdate", task.last_progress_update),
+            f"<{p}taskItemProgressArray>",
+            *(_item_progress(item, p) for item in task.items),
+            f"</{p}taskItemProgressArray>",
+            f"</{p}items>",
+        )
+    )
+
+
+def _task_progress(job: ActiveJob, p: str) -> str:
+    tasks = "".join(_task(task, p) for task in job.task_progress)
+    return f"<{p}taskProgressArray>{tasks}</{p}taskProgressArray>"
+
+
+def _detail(detail: JobDetail | None, p: str) -> str:
+    if detail is None:
+        return ""
+    name = f"{p}{detail.kind.value}"
+    setting = detail.email_setting
+    # publishType and the like come first in the schema; the notifier reads emailSetting only.
+    first = f"<{p}publishType>Full</{p}publishType>" if "Publish" in detail.kind.value else ""
+    email = "" if setting is None else _el(f"{p}emailSetting", setting.value)
+    return f"<{name}>{first}{email}</{name}>"
+
+
+def active_job_xml(job: ActiveJob, prefix: str = "") -> str:
+    """One `items` element, every ActiveJob field in schema order; `prefix` ("ns1") writes
+    every element prefixed, as other SOAP stacks do."""
+    p = f"{prefix}:" if prefix else ""
+    return "".join(
+        (
+            f"<{p}items>",
+            _el(f"{p}companyHandle", job.company_handle),
+            _el(f"{p}jobHandle", job.job_handle),
+            _el(f"{p}name", job.name),
+            _el(f"{p}originalName", job.original_name),
+            _el(f"{p}type", job.type_raw or job.type.value),
+            _el(f"{p}state", job.state_raw or job.state.value),
+            _el(f"{p}submitUserEmail", job.submit_user_email),
+            _el(f"{p}locale", job.locale),
+            _el(f"{p}description", job.description),
+            _el(f"{p}serverName", job.server_name),
+            _date(f"{p}startDate", job.start_date),
+            _date(f"{p}triggerTime", job.trigger_time),
+            _num(f"{p}totalSize", job.total_size),
+            _num(f"{p}progress", job.progress),
+            _el(f"{p}progressMessage", job.progress_message),
+            _date(f"{p}lastProgressUpdate", job.last_progress_update),
+            _task_progress(job, p),
+            _detail(job.detail, p),
+            f"</{p}items>",
         )
     )
 
@@ -180,19 +191,29 @@ def envelope(body_xml: str) -> bytes:
     ).encode()
 
 
-def _xmlns(namespace: str) -> str:
-    return f' xmlns="{escape(namespace)}"' if namespace else ""
+def _xmlns(namespace: str, prefix: str = "") -> str:
+    if not namespace:
+        return ""
+    return f' xmlns{":" + prefix if prefix else ""}="{escape(namespace)}"'
 
 
-def active_jobs_response(jobs: Iterable[ActiveJob], namespace: str = IPS_NS) -> bytes:
-    return active_jobs_envelope("".join(active_job_xml(job) for job in jobs), namespace)
+def active_jobs_response(
+    jobs: Iterable[ActiveJob], namespace: str = IPS_NS, prefix: str = ""
+) -> bytes:
+    """A getActiveJobs answer; `prefix` writes every IPS element prefixed (not without a
+    namespace, where there is nothing to bind a prefix to)."""
+    prefix = prefix if namespace else ""
+    items = "".join(active_job_xml(job, prefix) for job in jobs)
+    return active_jobs_envelope(items, namespace, prefix)
 
 
-def active_jobs_envelope(items: str, namespace: str = IPS_NS) -> bytes:
-    """A getActiveJobs answer around already serialised `items` (the simulator caches them)."""
+def active_jobs_envelope(items: str, namespace: str = IPS_NS, prefix: str = "") -> bytes:
+    """A getActiveJobs answer around already serialised `items` (the simulator caches them),
+    written with `prefix` (or unprefixed, in a default namespace)."""
+    p = f"{prefix}:" if prefix and namespace else ""
     return envelope(
-        f"<getActiveJobsReturn{_xmlns(namespace)}><jobArray>{items}</jobArray>"
-        "</getActiveJobsReturn>"
+        f"<{p}getActiveJobsReturn{_xmlns(namespace, prefix if p else '')}><{p}jobArray>"
+        f"{items}</{p}jobArray></{p}getActiveJobsReturn>"
     )
 
 

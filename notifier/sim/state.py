@@ -12,7 +12,21 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
+from notifier.core.jobs import (
+    DETAIL_JOB_TYPES,
+    KINDS_WITHOUT_EMAIL,
+    ActiveJob,
+    EmailSetting,
+    JobDetail,
+    JobDetailKind,
+    JobLog,
+    JobState,
+    JobType,
+    TaskItemProgress,
+    TaskProgress,
+    TaskState,
+    job_type_of,
+)
 from notifier.sim import soap
 
 JobKey = tuple[str, str]
@@ -20,8 +34,31 @@ Clock = Callable[[], datetime]
 
 _ACTIVE_FIELDS = frozenset(f.name for f in fields(ActiveJob))
 _UPLOAD_TYPES = frozenset(
-    {JobType.URL_UPLOAD, JobType.UPLOAD_FROM_SERVER_DIRECTORY, JobType.METADATA_UPLOAD}
+    {
+        JobType.URL_UPLOAD,
+        JobType.UPLOAD_FROM_SERVER_DIRECTORY,
+        JobType.METADATA_UPLOAD,
+        JobType.UPLOAD_POST,
+    }
 )
+# The job-detail element IPS writes for each kind of job.
+_DETAIL_KINDS: dict[JobType, JobDetailKind] = {
+    **{job_type: kind for kind, job_type in DETAIL_JOB_TYPES.items()},
+    JobType.SERVER_DIRECTORY_PUBLISH_WITH_TEMPLATE: JobDetailKind.SERVER_DIRECTORY_PUBLISH,
+    JobType.METADATA_UPLOAD: JobDetailKind.UPLOAD_POST,
+    JobType.CLEANUP: JobDetailKind.REPROCESS_ASSETS,
+}
+_EMAIL_SETTINGS = tuple(s for s in EmailSetting if s is not EmailSetting.UNRECOGNIZED)
+_TASK_STATES: dict[JobState, TaskState] = {
+    JobState.NEW: TaskState.NEW,
+    JobState.WAITING_CLIENT: TaskState.NEW,
+    JobState.WAITING_COORDINATOR: TaskState.NEW,
+    JobState.RUNNING: TaskState.PROCESSING,
+    JobState.STOPPING: TaskState.STOPPING,
+    JobState.DONE: TaskState.DONE,
+}
+# Jobs the real service may leave out unless asked for with includeWaitingJobs.
+WAITING_STATES = frozenset({JobState.NEW, JobState.WAITING_CLIENT, JobState.WAITING_COORDINATOR})
 
 
 class SimError(Exception):
@@ -53,7 +90,9 @@ class SimJob:
         self.job = job
         self.xml = ""
 
-    def to_xml(self) -> str:
+    def to_xml(self, prefix: str = "") -> str:
+        if prefix:
+            return soap.active_job_xml(self.job, prefix)
         if not self.xml:
             self.xml = soap.active_job_xml(self.job)
         return self.xml
@@ -100,7 +139,11 @@ class SimState:
         )
         rest = {k: v for k, v in values.items() if k not in ("type", "state", "type_raw")}
         rest.pop("state_raw", None)
-        return replace(job, **_coerce(rest))
+        job = replace(job, **_coerce(rest))
+        if "detail" not in values:
+            job = replace(job, detail=detail_for(job))
+        job = replace(job, type=job_type_of(type_raw, job.detail))
+        return job if "task_progress" in values else with_task_progress(job)
 
     def add_job(self, job: ActiveJob) -> ActiveJob:
         key = (job.company_handle, job.job_handle)
@@ -124,7 +167,11 @@ class SimState:
         unknown = set(changes) - _ACTIVE_FIELDS
         if unknown:
             raise SimError(f"unknown ActiveJob fields: {sorted(unknown)}")
-        sim_job.set(replace(sim_job.job, **_coerce(changes)))
+        job = replace(sim_job.job, **_coerce(changes))
+        if "type" in changes and "detail" not in changes:
+            job = replace(job, detail=detail_for(job))
+        job = replace(job, type=job_type_of(job.type_raw, job.detail))
+        sim_job.set(job if "task_progress" in changes else with_task_progress(job))
         return sim_job.job
 
     def finish_job(self, company: str, handle: str, outcome: Outcome, *, files: int = 10) -> JobLog:
@@ -142,10 +189,16 @@ class SimState:
         return job
 
     def active(
-        self, company: str | None, job_handle: str | None, original_name: str | None
+        self,
+        company: str | None,
+        job_handle: str | None,
+        original_name: str | None,
+        include_waiting: bool = True,
     ) -> Iterable[SimJob]:
         for sim_job in self.jobs.values():
             job = sim_job.job
+            if not include_waiting and job.state in WAITING_STATES:
+                continue
             if company is not None and job.company_handle != company:
                 continue
             if job_handle is not None and job.job_handle != job_handle:
@@ -187,6 +240,49 @@ def _coerce(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _DATE_FIELDS = frozenset({"start_date", "trigger_time", "last_progress_update"})
+
+
+def detail_for(job: ActiveJob) -> JobDetail | None:
+    """The job-detail element IPS would write for this job's type, its emailSetting picked
+    from the handle (so one job keeps one setting)."""
+    kind = _DETAIL_KINDS.get(job.type)
+    if kind is None:
+        return None
+    if kind in KINDS_WITHOUT_EMAIL:
+        return JobDetail(kind)
+    return JobDetail(kind, _EMAIL_SETTINGS[len(job.job_handle) % len(_EMAIL_SETTINGS)])
+
+
+def with_task_progress(job: ActiveJob) -> ActiveJob:
+    """The job with the task progress its progress and total size imply: one task, files of
+    about 1 MB, and the item in work while it runs."""
+    progress = max(0, min(job.progress or 0, 100))
+    total = max(job.total_size or 0, 0) // 1_000_000 or 10
+    processed = total * progress // 100
+    running = job.state is JobState.RUNNING
+    processing = min(1, total - processed) if running else 0
+    items: tuple[TaskItemProgress, ...] = ()
+    if processing:
+        items = (
+            TaskItemProgress(
+                item_name=f"asset-{processed + 1}.jpg",
+                progress=0.5,
+                progress_message="Processing",
+                last_progress_update=job.last_progress_update,
+            ),
+        )
+    task = TaskProgress(
+        task_type=job.type_raw or job.type.value,
+        task_state=_TASK_STATES.get(job.state, TaskState.UNKNOWN),
+        num_processed=processed,
+        num_processing=processing,
+        num_pending=total - processed - processing,
+        progress=progress / 100,
+        progress_message=job.progress_message,
+        last_progress_update=job.last_progress_update,
+        items=items,
+    )
+    return replace(job, task_progress=(task,))
 
 
 def log_prefix(job_type: JobType) -> str:

@@ -4,15 +4,28 @@ gzip, timeouts and TLS."""
 import ipaddress
 import ssl
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import fields
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from notifier.core.jobs import (
+    DETAIL_JOB_TYPES,
+    KINDS_WITHOUT_EMAIL,
+    ActiveJob,
+    EmailSetting,
+    JobDetail,
+    JobDetailKind,
+    TaskItemProgress,
+    TaskProgress,
+    TaskState,
+)
 from notifier.ips import (
     IpsApiFault,
     IpsAuthenticationFault,
@@ -227,3 +240,110 @@ async def test_a_password_xml_cannot_carry_is_a_config_error_that_never_shows_it
             await client.check_login()
     assert "word-Secret" not in str(caught.value)
     assert sim.requests == 0
+
+
+def every_field_job(sim: Simulator, kind: JobDetailKind, n: int) -> ActiveJob:
+    """A 2014-04-03 job with every field set, none left to its default."""
+    start = datetime(2026, 11, 24, 10, 15, 30, 123000, tzinfo=timezone(timedelta(hours=-8)))
+    tasks = tuple(
+        TaskProgress(
+            task_type=f"Task {t}",
+            task_state=state,
+            num_processed=10 * t,
+            num_processing=t,
+            num_pending=100 - 11 * t,
+            progress=t / 10,
+            progress_message=f"Step {t} <of> 3 & more",
+            last_progress_update=start + timedelta(seconds=t),
+            items=tuple(
+                TaskItemProgress(
+                    item_name=f"folder/asset-{t}-{i}.tif",
+                    progress=i / 4,
+                    progress_message=f"item {i}",
+                    last_progress_update=start + timedelta(seconds=t, milliseconds=i),
+                )
+                for i in (1, 2)
+            ),
+        )
+        for t, state in ((1, TaskState.DONE), (2, TaskState.PROCESSING))
+    )
+    setting = None if kind in KINDS_WITHOUT_EMAIL else EmailSetting.ERROR_AND_WARNING
+    return sim.add_job(
+        company_handle="c|47",
+        name=f"Every field {n}",
+        type="ATypeNotInTheReference",
+        state="Running",
+        submit_user_email="ana@example.com",
+        locale="pt-BR",
+        description="Todos os campos",
+        server_name="s7sps1",
+        start_date=start,
+        trigger_time=start + timedelta(seconds=31),
+        total_size=2**31 - 1,
+        progress=37,
+        progress_message="37 %",
+        last_progress_update=start + timedelta(minutes=2),
+        task_progress=tasks,
+        detail=JobDetail(kind, setting),
+    )
+
+
+@pytest.mark.parametrize("prefix", ["", "ns1"])
+async def test_simulator_and_client_agree_on_every_field_of_the_2014_active_job(
+    prefix: str,
+) -> None:
+    async with Simulator(jobs=0, password=PASSWORD, prefix=prefix, companies=["c|47"]) as sim:
+        jobs = [every_field_job(sim, kind, n) for n, kind in enumerate(JobDetailKind)]
+        for job in jobs:
+            for f in fields(job):
+                assert getattr(job, f.name) not in (None, (), ""), f.name
+            assert job.type is DETAIL_JOB_TYPES[job.detail.kind]  # type: ignore[union-attr]
+        async with IpsClient(sim.url, USER, PASSWORD, timeout=5) as client:
+            assert await client.get_active_jobs("c|47") == jobs
+
+
+async def test_waiting_jobs_are_asked_for_so_queued_jobs_are_listed(
+    sim: Simulator, ips: IpsClient
+) -> None:
+    new = sim.add_job(name="Queued", state="New")
+    waiting = sim.add_job(name="Waiting", state="WaitingCoordinator")
+    assert await ips.get_active_jobs() == [new, waiting]
+
+
+async def test_a_bare_fault_with_http_200_is_the_authentication_fault_it_names() -> None:
+    async def bare(request: web.Request) -> web.Response:
+        await request.read()
+        body = (
+            '<tns:authenticationFault xmlns:tns="http://www.scene7.com/IpsApi/xsd">'
+            "<tns:code>10001</tns:code><tns:reason>Invalid username/password</tns:reason>"
+            "</tns:authenticationFault>"
+        )
+        return web.Response(text=body, content_type="text/xml")
+
+    app = web.Application()
+    app.router.add_post("/scene7/services/IpsApiService", bare)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        url = f"http://127.0.0.1:{port}/scene7/services/IpsApiService"
+        async with IpsClient(url, USER, PASSWORD, timeout=5) as client:
+            with pytest.raises(IpsAuthenticationFault) as caught:
+                await client.get_active_jobs()
+        assert isinstance(caught.value, IpsPermanentError)
+        assert caught.value.code == 10001
+    finally:
+        await runner.cleanup()
+
+
+async def test_one_job_over_the_item_cap_is_refused_whatever_the_answer_size(
+    sim: Simulator,
+) -> None:
+    sim.populate(300, companies=1)
+    async with IpsClient(sim.url, USER, PASSWORD, max_item_bytes=100_000) as client:
+        assert len(await client.get_active_jobs()) == 300
+        sim.add_job(company_handle="100", description="long " * 60_000)
+        with pytest.raises(IpsResponseError, match="100000-byte limit of a single item"):
+            await client.get_active_jobs()

@@ -68,13 +68,37 @@ async def test_answer_uses_the_namespace_of_the_request(sim: Simulator) -> None:
 async def test_company_and_job_handle_filter_the_answer(sim: Simulator) -> None:
     a = sim.add_job(company_handle="47", name="A")
     b = sim.add_job(company_handle="48", name="B")
-    _, body, _ = await post(sim.url, request(params=[("companyHandle", "48")]))
+    waiting: Param = ("includeWaitingJobs", True)
+    _, body, _ = await post(sim.url, request(params=[("companyHandle", "48"), waiting]))
     assert parse_active_jobs(body) == [b]
-    _, body, _ = await post(sim.url, request(params=[("jobHandle", a.job_handle)]))
+    _, body, _ = await post(sim.url, request(params=[("jobHandle", a.job_handle), waiting]))
     assert parse_active_jobs(body) == [a]
     _, body, _ = await post(sim.url, request(params=[("companyHandle", "999")]))
     with pytest.raises(IpsAuthorizationFault):
         parse_active_jobs(body)
+
+
+@pytest.mark.parametrize("state", ["New", "WaitingClient", "WaitingCoordinator"])
+async def test_waiting_jobs_are_listed_only_when_asked_for(sim: Simulator, state: str) -> None:
+    waiting = sim.add_job(name="Queued", state=state)
+    running = sim.add_job(name="Busy", state="Running")
+    _, body, _ = await post(sim.url, request())
+    assert parse_active_jobs(body) == [running]
+    _, body, _ = await post(sim.url, request(params=[("includeWaitingJobs", False)]))
+    assert parse_active_jobs(body) == [running]
+    _, body, _ = await post(sim.url, request(params=[("includeWaitingJobs", True)]))
+    assert parse_active_jobs(body) == [waiting, running]
+    _, body, _ = await post(sim.url, request(version="2012-02-14"))  # before the choice existed
+    assert len(parse_active_jobs(body)) == 2
+
+
+async def test_answers_come_prefixed_as_other_soap_stacks_write_them() -> None:
+    async with Simulator(jobs=0, prefix="ns1") as prefixed:
+        job = prefixed.add_job(name="Prefixed", state="Running", progress=60)
+        _, body, _ = await post(prefixed.url, request())
+    assert b"<ns1:items><ns1:companyHandle>" in body
+    assert b"<ns1:taskProgressArray><ns1:items>" in body
+    assert parse_active_jobs(body) == [job]
 
 
 async def test_wrong_or_missing_credentials_are_authentication_faults_with_http_500(

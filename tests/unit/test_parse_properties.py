@@ -9,7 +9,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifier.core.jobs import new_active_job
+from notifier.core.jobs import (
+    EmailSetting,
+    JobDetail,
+    JobDetailKind,
+    TaskItemProgress,
+    TaskProgress,
+    TaskState,
+    job_type_of,
+    new_active_job,
+    new_task_item,
+    new_task_progress,
+)
 from notifier.ips import (
     ActiveJob,
     IpsError,
@@ -19,6 +30,7 @@ from notifier.ips import (
     parse_active_jobs,
     parse_job_logs,
 )
+from notifier.ips.parse import active_jobs_stream
 from tests import soap_bodies as sb
 
 FAST = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -44,16 +56,44 @@ type_raw = st.sampled_from([t.value for t in JobType]) | required_text
 state_raw = st.sampled_from([s.value for s in JobState]) | required_text
 
 
+optional_double = st.none() | st.floats(allow_nan=False)
+item_progress = st.builds(
+    TaskItemProgress,
+    item_name=optional_text,
+    progress=optional_double,
+    progress_message=optional_text,
+    last_progress_update=optional_date,
+)
+tasks = st.builds(
+    TaskProgress,
+    task_type=optional_text,
+    task_state=st.none() | st.sampled_from(TaskState),
+    num_processed=st.none() | st.integers(0, 2**31 - 1),
+    num_processing=st.none() | st.integers(0, 2**31 - 1),
+    num_pending=st.none() | st.integers(0, 2**31 - 1),
+    progress=optional_double,
+    progress_message=optional_text,
+    last_progress_update=optional_date,
+    items=st.lists(item_progress, max_size=2).map(tuple),
+)
+details = st.none() | st.builds(
+    JobDetail,
+    kind=st.sampled_from(JobDetailKind),
+    email_setting=st.none() | st.sampled_from(EmailSetting),
+)
+
+
 @st.composite
 def active_jobs(draw: st.DrawFn) -> ActiveJob:
     raw_type = draw(type_raw)
     raw_state = draw(state_raw)
+    detail = draw(details)
     return ActiveJob(
         company_handle=draw(required_text),
         job_handle=draw(required_text),
         name=draw(required_text),
         original_name=draw(optional_text),
-        type=JobType.parse(raw_type),
+        type=job_type_of(raw_type, detail),
         state=JobState.parse(raw_state),
         submit_user_email=draw(optional_text),
         locale=draw(optional_text),
@@ -67,6 +107,8 @@ def active_jobs(draw: st.DrawFn) -> ActiveJob:
         last_progress_update=draw(optional_date),
         type_raw=raw_type,
         state_raw=raw_state,
+        task_progress=tuple(draw(st.lists(tasks, max_size=2))),
+        detail=detail,
     )
 
 
@@ -104,6 +146,22 @@ def test_any_active_jobs_survive_serialise_then_parse(jobs: list[ActiveJob], ns:
 
 
 @FAST
+@given(st.lists(active_jobs(), max_size=3), st.sampled_from(sb.NAMESPACES[:-1]))
+def test_prefixed_active_jobs_survive_serialise_then_parse(jobs: list[ActiveJob], ns: str) -> None:
+    assert parse_active_jobs(sb.active_jobs_body_prefixed(jobs, ns)) == jobs
+
+
+@FAST
+@given(st.lists(active_jobs(), max_size=3), st.integers(1, 200))
+def test_any_chunking_reads_as_the_whole_body(jobs: list[ActiveJob], size: int) -> None:
+    body = sb.active_jobs_body(jobs)
+    stream = active_jobs_stream()
+    for start in range(0, len(body), size):
+        stream.feed(body[start : start + size])
+    assert stream.close() == jobs
+
+
+@FAST
 @given(st.lists(job_logs(), max_size=4), st.sampled_from(sb.NAMESPACES))
 def test_any_job_logs_survive_serialise_then_parse(logs: list[JobLog], ns: str) -> None:
     assert parse_job_logs(sb.job_logs_body(logs, ns)) == logs
@@ -123,8 +181,10 @@ def test_arbitrary_bytes_only_ever_raise_ips_error(body: bytes) -> None:
 
 VALID = [
     sb.active_jobs_body([sb.active_job(), sb.active_job(job_handle="47|b|")]),
+    sb.active_jobs_body_prefixed([sb.active_job()], f"{sb.IPS_NS}/2014-04-03"),
     sb.job_logs_body([sb.job_log()]),
     sb.fault_body("authorizationFault", 20003, "No permission"),
+    sb.bare_fault_body(),
 ]
 
 
@@ -163,6 +223,20 @@ def test_the_parser_constructor_makes_the_same_frozen_value(job: ActiveJob) -> N
     assert repr(made) == repr(job)
     with pytest.raises(FrozenInstanceError):
         made.name = "changed"  # type: ignore[misc]
+
+
+@FAST
+@given(tasks)
+def test_the_task_constructors_make_the_same_frozen_values(task: TaskProgress) -> None:
+    items = tuple(new_task_item(*(getattr(i, f.name) for f in fields(i))) for i in task.items)
+    made = new_task_progress(*[getattr(task, f.name) for f in fields(task)][:-1], items)
+    assert type(made) is TaskProgress
+    assert all(type(i) is TaskItemProgress for i in made.items)
+    assert made == task
+    assert hash(made) == hash(task)
+    assert repr(made) == repr(task)
+    with pytest.raises(FrozenInstanceError):
+        made.progress = 1.0  # type: ignore[misc]
 
 
 # An item's children may come in any accepted namespace (another IPS version, none) or in a
