@@ -52,10 +52,11 @@ def _list(deliveries: list[Delivery], out: TextIO) -> None:
         return
     header = ("ID", "STATUS", "TRIES", "NEXT ATTEMPT (UTC)", "EVENT", "RECIPIENT", "JOB", "REASON")
     rows = [header] + [_row(d) for d in deliveries]
-    widths = [min(max(len(r[i]) for r in rows), 40) for i in range(len(header))]
+    widths = [min(max(len(r[i]) for r in rows), 40) for i in range(len(header) - 1)]
     for row in rows:
-        cells = [cell[:width].ljust(width) for cell, width in zip(row, widths, strict=True)]
-        out.write("  ".join(cells).rstrip() + "\n")
+        cells = [cell[:width].ljust(width) for cell, width in zip(row, widths, strict=False)]
+        # The reason comes last and whole: it says what to do.
+        out.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
 
 
 def _row(d: Delivery) -> tuple[str, ...]:
