@@ -17,7 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from notifier.mail.preview import GalleryEmail, gallery
+from notifier.mail.digest import build_digest
+from notifier.mail.preview import (
+    GALLERY_LOCALES,
+    SAMPLE_DMC_URL,
+    SAMPLE_REPLY_TO,
+    SAMPLE_SENDER,
+    GalleryEmail,
+    gallery,
+)
+from tests.held_items import burst
 
 LIMIT = 1.0
 SPAMASSASSIN = shutil.which("spamassassin")
@@ -47,10 +56,9 @@ def _mbox(emails: list[GalleryEmail], now: datetime) -> bytes:
     return b"".join(out)
 
 
-def test_every_gallery_email_scores_at_most_one_point(tmp_path: Path) -> None:
+def _scores(emails: list[GalleryEmail], now: datetime, tmp_path: Path) -> list[str]:
+    """The emails that SpamAssassin scores above `LIMIT`, with the rules that fired."""
     assert SPAMASSASSIN is not None
-    now = datetime.now(UTC).replace(microsecond=0)
-    emails = gallery(now)
     result = subprocess.run(
         [SPAMASSASSIN, "-t", "-L", "--mbox", "-p", str(tmp_path / "user_prefs")],
         input=_mbox(emails, now),
@@ -61,9 +69,32 @@ def test_every_gallery_email_scores_at_most_one_point(tmp_path: Path) -> None:
     )
     scores = _STATUS.findall(result.stdout)
     assert len(scores) == len(emails), result.stderr.decode(errors="replace")[-2000:]
-    too_high = [
+    return [
         f"{item.catalog}/{item.status}: {float(score)} ({b' '.join(tests.split()).decode()})"
         for item, (score, tests) in zip(emails, scores, strict=True)
         if float(score) > LIMIT
     ]
+
+
+def test_every_gallery_email_scores_at_most_one_point(tmp_path: Path) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    too_high = _scores(gallery(now), now, tmp_path)
+    assert too_high == [], "spam scores above 1.0: " + "; ".join(too_high)
+
+
+def test_a_digest_in_every_language_scores_at_most_one_point(tmp_path: Path) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    digests = []
+    for catalog, tag in GALLERY_LOCALES.items():
+        message = build_digest(
+            burst(failed=2, succeeded=10, locale=tag),
+            digest_id=f"spam-{catalog}",
+            sender=SAMPLE_SENDER,
+            to="dam-team@example.com",
+            date=now,
+            reply_to=SAMPLE_REPLY_TO,
+            dmc_url=SAMPLE_DMC_URL,
+        )
+        digests.append(GalleryEmail(catalog, "digest", message, ""))
+    too_high = _scores(digests, now, tmp_path)
     assert too_high == [], "spam scores above 1.0: " + "; ".join(too_high)
