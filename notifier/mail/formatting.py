@@ -112,9 +112,9 @@ class Formatter:
 
     def approximate(self, value: timedelta) -> str:
         """An estimate's duration, rounded to one unit as babel rounds: "25 minutes",
-        "2 hours", "3 days" (never under a minute)."""
+        "2 hours", "3 days" (never under a minute); a line never breaks inside it."""
         text = format_timedelta(value, granularity="minute", locale=self.locale)
-        return text.translate(_NARROW_NBSP)
+        return text.translate(_NARROW_NBSP).replace(" ", "\u00a0")
 
     def size(self, size_bytes: int) -> str:
         for unit, factor in _SIZE_UNITS:

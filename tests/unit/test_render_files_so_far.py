@@ -118,18 +118,18 @@ def test_one_file_reads_in_the_singular_and_hours_round_as_an_estimate() -> None
     # One file in 50 minutes, 2 waiting: 100 minutes left, "about 2 hours".
     said = text(event(EventKind.PROGRESS, "de-DE", task(1, 0, 2)))
     assert "Bisher wurde 1 Datei verarbeitet." in said
-    assert "etwa 2 Stunden." in said
+    assert "etwa 2\u00a0Stunden." in said, "a line never breaks inside the estimate"
     said = text(event(EventKind.PROGRESS, "fr-FR", task(1, 0, 1)))
     assert "1 fichier a été traité jusqu’ici." in said
     assert "1 fichier reste à traiter." in said
-    assert "environ 50 minutes." in said
+    assert "environ 50\u00a0minutes." in said
 
 
 def test_the_counts_are_summed_over_the_tasks() -> None:
     said = text(event(EventKind.PROGRESS, "en-US", task(60, 1, 20), task(40, 0, 29)))
     assert "100 files have been processed so far." in said
     assert "50 files are still to be processed." in said
-    assert "About 25 minutes left" in said
+    assert "About 25\u00a0minutes left" in said
 
 
 def test_no_estimate_when_nothing_was_processed() -> None:
@@ -172,7 +172,7 @@ def test_nothing_pending_says_no_time_left() -> None:
 
 def test_the_html_part_says_the_same() -> None:
     html = render_bodies(event(EventKind.PROGRESS, "fr-FR"), None).html
-    assert "Au rythme actuel, il reste environ 25 minutes." in html
+    assert "Au rythme actuel, il reste environ 25\u00a0minutes." in html
     assert "100 fichiers ont été traités jusqu’ici." in html
 
 
