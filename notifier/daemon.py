@@ -105,6 +105,7 @@ def routing_rules(config: Config) -> RoutingRules:
         job_types=frozenset(config.notify.job_types),
         deny=config.notify.deny,
         submitter=config.notify.submitter,
+        ips_emails=config.notify.ips_emails,
         routes=routes,
     )
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from notifier.core.events import EventKind, Outcome
+from notifier.core.ips_emails import IpsEmails
 from notifier.core.jobs import JobType
 
 REDACTED = "***"
@@ -124,6 +125,7 @@ class NotifyConfig:
     submitter: bool = True
     reply_to: str = ""
     dmc_url: str = ""
+    ips_emails: IpsEmails = IpsEmails.IGNORE
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from notifier.config.model import LogFormat, LogLevel, Security, split_listen
 from notifier.core.events import EventKind
+from notifier.core.ips_emails import IpsEmails
 from notifier.core.jobs import JobType
 from notifier.mail.i18n import CATALOGS, negotiate_locale
 
@@ -366,6 +367,7 @@ KEYS: tuple[Key, ...] = (
         ("submitter", Kind.BOOL, boolean),
         ("reply_to", Kind.STR, optional_sender),
         ("dmc_url", Kind.STR, optional_url),
+        ("ips_emails", Kind.STR, choice(IpsEmails)),
     ),
     *_keys(
         "smtp",

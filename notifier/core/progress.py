@@ -12,7 +12,14 @@ from datetime import datetime, timedelta
 
 from notifier.core.jobs import ActiveJob
 
-__all__ = ["FileCounts", "Observation", "file_counts", "observe", "time_left"]
+__all__ = [
+    "FileCounts",
+    "Observation",
+    "file_counts",
+    "observe",
+    "time_left",
+    "time_left_so_far",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +85,13 @@ def time_left(earlier: Observation | None, later: Observation | None) -> timedel
     if later.pending <= 0:
         return timedelta(0)
     return timedelta(seconds=later.pending * elapsed / done)
+
+
+def time_left_so_far(job: ActiveJob, at: datetime) -> timedelta | None:
+    """The time left at the job's rate so far: from its startDate (no file processed then)
+    to its progress observed at `at`. None where that rate is unknown (no startDate, no
+    counts, nothing processed, a count below zero); zero when nothing is pending."""
+    now = observe(job, at)
+    if job.start_date is None or now is None or now.pending < 0:
+        return None
+    return time_left(Observation(job.start_date, 0, now.processed + now.pending), now)

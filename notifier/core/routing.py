@@ -3,7 +3,8 @@
 Pure: from an event and the rules, the deliveries it implies (`plan`), each with the reason
 when a submitter's email is not sent, so that a skipped delivery says why. Two sources of
 recipients: the job's submitter (`[notify]`: events, job types, deny; off with
-`notify.submitter = false`), and the `[[route]]` tables (companies, job types, events,
+`notify.submitter = false`; in `notify.ips_emails = "complement"`, not for the finished
+outcomes IPS mails itself), and the `[[route]]` tables (companies, job types, events,
 outcomes, to, locale). A recipient matched more than once gets one delivery per event: the
 submitter's first, then the routes' in file order, and the first one's language wins.
 
@@ -17,12 +18,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from notifier.core.events import Event, EventKind, Outcome
-from notifier.core.jobs import JobType
+from notifier.core.ips_emails import IpsEmails, ips_mails_itself, ips_mails_outcome
+from notifier.core.jobs import EmailSetting, JobType
 
 SKIP_KIND = "event kind not in notify.events"
 SKIP_JOB_TYPE = "job type not in notify.job_types"
 SKIP_DENIED = "recipient denied by notify.deny"
 SKIP_OUTCOME = "outcome not in the route's outcomes"
+SKIP_IPS_MAILS = "IPS mails this outcome itself (emailSetting {setting})"
 
 WEBHOOK_PREFIX = "webhook:"
 DEFAULT_EVENTS = frozenset({EventKind.STARTED, EventKind.FINISHED, EventKind.STALLED})
@@ -83,13 +86,16 @@ class Route:
 class RoutingRules:
     """`events`: the kinds mailed to submitters. `job_types`: the job types mailed (empty:
     all). `deny`: addresses, or `@domain` for a whole domain, never mailed (case-insensitive).
-    `submitter`: whether submitters are mailed at all. `routes`: the `[[route]]` tables.
+    `submitter`: whether submitters are mailed at all. `ips_emails`: in "complement", the
+    submitter's `finished` email is not sent for the outcomes IPS mails itself. `routes`: the
+    `[[route]]` tables.
     """
 
     events: frozenset[EventKind] = DEFAULT_EVENTS
     job_types: frozenset[JobType] = frozenset()
     deny: tuple[str, ...] = ()
     submitter: bool = True
+    ips_emails: IpsEmails = IpsEmails.IGNORE
     routes: tuple[Route, ...] = ()
 
     def __post_init__(self) -> None:
@@ -147,9 +153,7 @@ def plan(event: Event, rules: RoutingRules) -> list[PlannedDelivery]:
     """
     planned: dict[tuple[ChannelKind, str], PlannedDelivery] = {}
     if rules.submitter:
-        submitter = Recipient(ChannelKind.EMAIL, event.job.submit_user_email or "")
-        decision = route(event, rules)
-        planned[submitter.key] = PlannedDelivery(event.id, submitter, skip=decision.reason)
+        planned[_submitter(event).key] = _submitters(event, rules)
     for matched in (r for r in rules.routes if r.matches(event)):
         for to in matched.to:
             _merge(planned, PlannedDelivery(event.id, to, _outcomes(event, matched)))
@@ -163,6 +167,43 @@ def plan_all(events: Iterable[Event], rules: RoutingRules) -> list[PlannedDelive
 def wanted(delivery_outcomes: frozenset[Outcome], outcome: Outcome) -> bool:
     """Whether a `finished` delivery planned for `delivery_outcomes` is sent for `outcome`."""
     return not delivery_outcomes or outcome in delivery_outcomes
+
+
+def skip_reason(event: Event, to: Recipient, outcome: Outcome) -> str:
+    """Why a `finished` delivery that is not `wanted` for `outcome` is skipped: for the
+    submitter, the emailSetting by which IPS mails that outcome itself; else the route's
+    outcomes. Every store records this reason, so that `notifier outbox` reads the same."""
+    setting = ips_mails_itself(event.job, outcome)
+    if setting is not None and to.key == _submitter(event).key:
+        return ips_mails_reason(setting)
+    return SKIP_OUTCOME
+
+
+def ips_mails_reason(setting: EmailSetting) -> str:
+    return SKIP_IPS_MAILS.format(setting=setting.value)
+
+
+def _submitter(event: Event) -> Recipient:
+    return Recipient(ChannelKind.EMAIL, event.job.submit_user_email or "")
+
+
+def _submitters(event: Event, rules: RoutingRules) -> PlannedDelivery:
+    """The submitter's delivery: skipped with the reason of the first rule that says no; in
+    "complement", a `finished` one is sent only for the outcomes IPS does not mail itself."""
+    to = _submitter(event)
+    decision = route(event, rules)
+    if not decision.send or rules.ips_emails is IpsEmails.IGNORE:
+        return PlannedDelivery(event.id, to, skip=decision.reason)
+    if event.kind is not EventKind.FINISHED or event.job.detail is None:
+        return PlannedDelivery(event.id, to)
+    setting = event.job.detail.email_setting
+    mailed = frozenset(o for o in Outcome if ips_mails_outcome(setting, o))
+    if setting is None or not mailed:
+        return PlannedDelivery(event.id, to)
+    if mailed == frozenset(Outcome):
+        # Nothing left to send: an empty outcome set would mean "every outcome".
+        return PlannedDelivery(event.id, to, skip=ips_mails_reason(setting))
+    return PlannedDelivery(event.id, to, frozenset(Outcome) - mailed)
 
 
 def _outcomes(event: Event, matched: Route) -> frozenset[Outcome]:

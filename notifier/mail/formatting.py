@@ -1,8 +1,9 @@
 """Locale-aware formatting of the variable parts of an email, through babel.
 
-Owns how dates, durations, sizes, percentages and plain numbers look in a job's locale: the
-catalog is chosen by language, but formats follow the job's full locale when babel knows it
-(zh-HK formats as zh_Hant_HK, en-GB as en_GB, pt-PT as pt_PT). Pure functions of their
+Owns how dates, durations (exact, or rounded as an estimate), sizes, percentages and plain
+numbers look in a job's locale: the catalog is chosen by language, but formats follow the
+job's full locale when babel knows it (zh-HK formats as zh_Hant_HK, en-GB as en_GB, pt-PT as
+pt_PT). Pure functions of their
 arguments: never reads a clock or the environment.
 """
 
@@ -108,6 +109,12 @@ class Formatter:
         else:
             joined = format_list(parts, style="standard", locale=self.locale)
         return joined.translate(_NARROW_NBSP)
+
+    def approximate(self, value: timedelta) -> str:
+        """An estimate's duration, rounded to one unit as babel rounds: "25 minutes",
+        "2 hours", "3 days" (never under a minute); a line never breaks inside it."""
+        text = format_timedelta(value, granularity="minute", locale=self.locale)
+        return text.translate(_NARROW_NBSP).replace(" ", "\u00a0")
 
     def size(self, size_bytes: int) -> str:
         for unit, factor in _SIZE_UNITS:

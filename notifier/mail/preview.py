@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from notifier.core.events import Completion, Event, EventKind, Outcome, event_id
-from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType
+from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType, TaskProgress, TaskState
 from notifier.mail.message import OutgoingEmail, build_message
 from notifier.mail.render import Links, render_bodies
 
@@ -59,6 +59,7 @@ _PROGRESS: dict[EventKind, int] = {
     EventKind.STOPPING: 71,
     EventKind.FINISHED: 100,
 }
+_FILES = 1_248
 # (succeeded, warnings, errors, fatal) per outcome, as a job log of that outcome reads.
 _COUNTS: dict[Outcome, tuple[int, int, int, bool]] = {
     Outcome.SUCCEEDED: (1_248, 0, 0, False),
@@ -144,6 +145,22 @@ def sample_job(kind: EventKind, locale: str | None) -> ActiveJob:
         last_progress_update=_LAST_PROGRESS,
         type_raw=JobType.IMAGE_SERVING_PUBLISH.value,
         state_raw=_STATES[kind].value,
+        task_progress=(_sample_task(kind),),
+    )
+
+
+def _sample_task(kind: EventKind) -> TaskProgress:
+    """The job's one task as IPS reports it: files processed, one in work, the rest waiting."""
+    processed = _FILES * _PROGRESS[kind] // 100
+    processing = 1 if _STATES[kind] is JobState.RUNNING else 0
+    return TaskProgress(
+        task_type=JobType.IMAGE_SERVING_PUBLISH.value,
+        task_state=TaskState.PROCESSING if processing else TaskState.DONE,
+        num_processed=processed,
+        num_processing=processing,
+        num_pending=_FILES - processed - processing,
+        progress=_PROGRESS[kind] / 100,
+        last_progress_update=_LAST_PROGRESS,
     )
 
 

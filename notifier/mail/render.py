@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from notifier.core.events import Completion, Event, EventKind, Outcome
 from notifier.core.jobs import ActiveJob, JobState, JobType
+from notifier.mail.files_so_far import files_so_far
 from notifier.mail.formatting import Formatter
 from notifier.mail.i18n import N_, bcp47, negotiate_locale, translations
 from notifier.mail.plain_text import bullets, paragraph, table
@@ -84,6 +85,14 @@ JOB_TYPE_NAMES: dict[JobType, str] = {
     JobType.METADATA_UPLOAD: N_("Metadata upload"),
     JobType.IMAGE_OPTIMIZATION: N_("Image optimization"),
     JobType.CLEANUP: N_("Cleanup"),
+    # Kinds IPS names only by their job-detail element (2014-04-03).
+    JobType.METADATA_PUBLISH: N_("Metadata publish"),
+    JobType.UPLOAD_POST: N_("HTTP upload"),
+    JobType.RIP_PDFS: N_("PDF processing"),
+    JobType.REPROCESS_ASSETS: N_("Asset reprocessing"),
+    JobType.CREATE_VIDEO_SITEMAP: N_("Video sitemap creation"),
+    JobType.EXPORT: N_("Export"),
+    JobType.AUTOMATED_SET_GENERATION: N_("Automated set generation"),
 }
 
 
@@ -240,6 +249,7 @@ def _context(
         "stalled_for": _stalled_for(event, fmt),
         "fatal_error": bool(log and log.fatal_error),
         "progress": _progress_bar(event),
+        **files_so_far(event, fmt),
     }
     for key, count in counts.items():
         context[f"{key}_count"] = count

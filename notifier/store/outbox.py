@@ -13,7 +13,7 @@ from typing import Any
 
 from notifier.core.codec import decode_event, encode_event
 from notifier.core.events import Completion, Event, EventKind
-from notifier.core.routing import SKIP_OUTCOME, PlannedDelivery, wanted
+from notifier.core.routing import ChannelKind, PlannedDelivery, Recipient, skip_reason, wanted
 from notifier.store import rows
 from notifier.store.protocol import BurstHistory, DeliveryQuery, DeliveryStatus, RecipientKey
 from notifier.store.schema import fold
@@ -59,16 +59,21 @@ def set_completions(conn: sqlite3.Connection, completions: dict[str, Completion]
 
 
 def _make_ready(conn: sqlite3.Connection, event_id: str, done: Completion, now: int) -> None:
-    sql = "SELECT id, outcomes FROM deliveries WHERE event_id = ? AND ready = 0"
-    for ident, outcomes in conn.execute(sql, (event_id,)).fetchall():
+    """The event's deliveries ready; those not wanted for the outcome skipped, with the
+    reason `notifier.core.routing.skip_reason` gives."""
+    (text,) = conn.execute("SELECT event FROM events WHERE id = ?", (event_id,)).fetchone()
+    event = decode_event(str(text))
+    sql = "SELECT id, channel, recipient, outcomes FROM deliveries WHERE event_id = ? AND ready = 0"
+    for ident, channel, address, outcomes in conn.execute(sql, (event_id,)).fetchall():
         if wanted(rows.outcomes_of(str(outcomes)), done.outcome):
             conn.execute("UPDATE deliveries SET ready = 1 WHERE id = ?", (ident,))
-        else:
-            conn.execute(
-                "UPDATE deliveries SET ready = 1, status = 'skipped', last_error = ?,"
-                " updated_at = ? WHERE id = ? AND status = 'pending'",
-                (SKIP_OUTCOME, now, ident),
-            )
+            continue
+        to = Recipient(ChannelKind(channel), str(address))
+        conn.execute(
+            "UPDATE deliveries SET ready = 1, status = 'skipped', last_error = ?,"
+            " updated_at = ? WHERE id = ? AND status = 'pending'",
+            (skip_reason(event, to, done.outcome), now, ident),
+        )
 
 
 def burst_history(

@@ -129,7 +129,9 @@ class DeliveryStore(Protocol):
 
     async def set_completions(self, completions: Mapping[str, Completion], now: datetime) -> None:
         """Each event's (by id) outcome, in one transaction. Its deliveries become ready;
-        those planned for other outcomes only (a route's `outcomes`) are skipped."""
+        those planned for other outcomes only (a route's `outcomes`, the submitter's in
+        `notify.ips_emails = "complement"`) are skipped with the reason
+        `notifier.core.routing.skip_reason` gives, the same in every store."""
         ...
 
     async def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:

@@ -16,6 +16,7 @@ from notifier.config import (
     load_config,
 )
 from notifier.core.events import EventKind
+from notifier.core.ips_emails import IpsEmails
 from notifier.core.jobs import JobType
 
 MINIMAL = """\
@@ -58,6 +59,7 @@ def test_minimal_file_gets_the_documented_defaults(tmp_path: Path) -> None:
     assert config.notify.job_types == ()
     assert config.notify.deny == ()
     assert config.notify.outcome_grace == 300
+    assert config.notify.ips_emails is IpsEmails.IGNORE
     assert config.smtp.sender == "IPS Jobs <ips-jobs@example.com>"
     assert (config.smtp.host, config.smtp.port) == ("localhost", 25)
     assert config.smtp.security is Security.NONE
@@ -95,6 +97,7 @@ deny = ["@Example.org", "boss@example.com"]
 outcome_grace = 12.5
 reply_to = "DMC Team <dmc-team@example.com>"
 dmc_url = "https://dmc.example.com/"
+ips_emails = "Complement"
 
 [store]
 path = "/var/lib/other/db.sqlite3"
@@ -145,6 +148,7 @@ format = "json"
     assert config.notify.dmc_url == "https://dmc.example.com/"
     assert config.smtp.message_id_domain == "mail.example.com"
     assert config.notify.outcome_grace == 12.5
+    assert config.notify.ips_emails is IpsEmails.COMPLEMENT
     assert config.store.path == Path("/var/lib/other/db.sqlite3")
     assert config.http.address == ("::1", 0)
     assert config.log.level is LogLevel.DEBUG
@@ -284,6 +288,7 @@ BAD_VALUES = [
     ("[notify]\nreply_to = 'dmc team'\n", "notify.reply_to", "ips-jobs@example.com"),
     ('[notify]\nreply_to = "a@b.c\\nBcc: x@y.z"\n', "notify.reply_to", "address"),
     ("[notify]\ndmc_url = 'dmc.example.com'\n", "notify.dmc_url", "https://"),
+    ("[notify]\nips_emails = 'skip'\n", "notify.ips_emails", "ignore, complement"),
     ("[smtp]\nmessage_id_domain = 'localhost'\n", "smtp.message_id_domain", "full domain"),
     ("[smtp]\nmessage_id_domain = 'a b.com'\n", "smtp.message_id_domain", "full domain"),
     ("[smtp]\nport = true\n", "smtp.port", "whole number"),

@@ -1,9 +1,17 @@
 """Files processed and pending from task progress, and the time left at the current rate."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from notifier.core.jobs import TaskProgress
-from notifier.core.progress import FileCounts, Observation, file_counts, observe, time_left
+from notifier.core.progress import (
+    FileCounts,
+    Observation,
+    file_counts,
+    observe,
+    time_left,
+    time_left_so_far,
+)
 from tests import soap_bodies as sb
 
 T0 = sb.START
@@ -56,3 +64,14 @@ def test_no_estimate_when_the_rate_is_unknown_zero_or_backwards() -> None:
     assert time_left(Observation(T0, 20, 50), now) is None  # nothing processed since
     assert time_left(Observation(T0, 30, 40), now) is None  # progress went backwards
     assert time_left(now, Observation(T0, 10, 90)) is None  # observations out of order
+
+
+def test_time_left_so_far_counts_from_the_jobs_start_with_nothing_processed() -> None:
+    started = sb.active_job(start_date=T0, task_progress=(task(20, 1, 49),))
+    assert time_left_so_far(started, T0 + timedelta(minutes=10)) == timedelta(minutes=25)
+    assert time_left_so_far(started, T0) is None, "no time since the start"
+    assert time_left_so_far(replace(started, start_date=None), T0) is None
+    idle = replace(started, task_progress=(task(0, 1, 69),))
+    assert time_left_so_far(idle, T0 + timedelta(minutes=10)) is None, "nothing processed"
+    counted_back = replace(started, task_progress=(task(20, 0, -5),))
+    assert time_left_so_far(counted_back, T0 + timedelta(minutes=10)) is None

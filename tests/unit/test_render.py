@@ -14,8 +14,9 @@ import pytest
 import notifier
 from notifier.core.events import Completion, Event, EventKind, Outcome
 from notifier.core.jobs import JobState, JobType
+from notifier.mail.i18n import CATALOGS, translations
 from notifier.mail.preview import sample_completion, sample_event
-from notifier.mail.render import RenderedEmail, render_bodies
+from notifier.mail.render import JOB_TYPE_NAMES, RenderedEmail, render_bodies
 
 
 def _render(
@@ -290,3 +291,26 @@ def test_the_html_survives_dark_mode_instead_of_opting_out_and_stacks_on_phones(
     assert "@media (prefers-color-scheme: dark)" in html
     assert ".label, .value { display: block !important;" in html
     assert "mso-hide:all" in html
+
+
+def test_every_job_type_has_a_name_in_every_language() -> None:
+    assert set(JOB_TYPE_NAMES) == set(JobType) - {JobType.UNRECOGNIZED}
+    for catalog in CATALOGS:
+        if catalog == "en":
+            continue
+        names = [translations(catalog).gettext(name) for name in JOB_TYPE_NAMES.values()]
+        assert names != list(JOB_TYPE_NAMES.values()), catalog
+        assert len(set(names)) == len(set(JOB_TYPE_NAMES.values())), catalog
+
+
+@pytest.mark.parametrize(
+    ("locale", "name"),
+    [("de-DE", "Export"), ("fr-FR", "Exportation"), ("ja-JP", "エクスポート")],
+)
+def test_a_kind_named_only_by_its_detail_element_is_named_in_the_email(
+    locale: str, name: str
+) -> None:
+    event = _with_job(
+        sample_event(EventKind.STARTED, locale), type=JobType.EXPORT, type_raw="Unrecognized"
+    )
+    assert name in _render(event).text
