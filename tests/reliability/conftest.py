@@ -309,7 +309,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 async def metric(daemon: DaemonProcess, name: str) -> float | None:
-    """The value of one unlabelled Prometheus sample on the daemon's /metrics, None if absent."""
+    """The value of one Prometheus sample on the daemon's /metrics (`name`, or `name{labels}`
+    as the client writes them), None if absent."""
     status, text = await daemon.get("/metrics")
     assert status == 200
     found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
