@@ -206,8 +206,9 @@ def _outbox(args: argparse.Namespace) -> int:
     if args.action != "list" and args.id is None:
         print(f"notifier outbox {args.action}: give the delivery ID", file=sys.stderr)
         return EXIT_USAGE
-    require_usable(config.store.path)
-    log.info("store %s (outbox %s)", config.store.path, args.action)
+    if not config.store.is_postgres:
+        require_usable(config.store.path)
+        log.info("store %s (outbox %s)", config.store.path, args.action)
     return _asyncio(command(config, args.action, args.id, sys.stdout))
 
 

@@ -12,8 +12,8 @@ from typing import TextIO
 
 from notifier.config import Config
 from notifier.core.routing import WEBHOOK_PREFIX, ChannelKind, Recipient
-from notifier.store.protocol import Delivery, DeliveryStatus
-from notifier.store.sqlite import SqliteStore
+from notifier.store.open import Access, open_configured
+from notifier.store.protocol import Delivery, DeliveryStatus, OperatorStore
 
 LISTED = (
     DeliveryStatus.PENDING,
@@ -24,26 +24,31 @@ LISTED = (
 
 
 async def command(config: Config, action: str, delivery_id: int | None, out: TextIO) -> int:
-    store = await SqliteStore.open(config.store.path)
-    try:
-        now = datetime.now(UTC)
-        if action == "list":
-            _list(await store.list_deliveries(LISTED), out)
-            return 0
-        assert delivery_id is not None
-        if action == "retry":
-            changed = await store.retry(delivery_id, now)
-            verb = "will be sent on the next round"
-        else:
-            changed = await store.drop(delivery_id, now)
-            verb = "dropped"
-        if not changed:
-            out.write(f"no delivery {delivery_id} in a state that allows {action}\n")
-            return 1
-        out.write(f"delivery {delivery_id} {verb}\n")
+    access = Access.READ if action == "list" else Access.OPERATOR
+    settings = config.store
+    async with open_configured(
+        access, path=settings.path, url=settings.url, password=settings.password.reveal()
+    ) as opened:
+        return await _act(opened.store, action, delivery_id, out)
+
+
+async def _act(store: OperatorStore, action: str, delivery_id: int | None, out: TextIO) -> int:
+    now = datetime.now(UTC)
+    if action == "list":
+        _list(await store.list_deliveries(LISTED), out)
         return 0
-    finally:
-        await store.close()
+    assert delivery_id is not None
+    if action == "retry":
+        changed = await store.retry(delivery_id, now)
+        verb = "will be sent on the next round"
+    else:
+        changed = await store.drop(delivery_id, now)
+        verb = "dropped"
+    if not changed:
+        out.write(f"no delivery {delivery_id} in a state that allows {action}\n")
+        return 1
+    out.write(f"delivery {delivery_id} {verb}\n")
+    return 0
 
 
 def _list(deliveries: list[Delivery], out: TextIO) -> None:

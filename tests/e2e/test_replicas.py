@@ -5,6 +5,7 @@ jobs; a restarted replica joins as standby."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -40,6 +41,12 @@ async def readyz(daemon: Daemon) -> str:
         return await response.text()
 
 
+def leader_host(output: str) -> str:
+    """The host part of the holder that check-config names ("leader: HOST pid N")."""
+    line = next(line for line in output.splitlines() if "leader: " in line)
+    return line.split("leader: ", 1)[1].split(" pid ", 1)[0]
+
+
 async def leader_of(*daemons: Daemon) -> Daemon:
     await wait_until(
         lambda: any("this replica polls" in d.log for d in daemons), "a leader", within=30
@@ -60,6 +67,9 @@ async def test_one_of_two_replicas_polls_and_the_other_takes_over_when_it_is_kil
     standby = b if leader is a else a
     assert (await readyz(standby)).startswith("standby"), await readyz(standby)
     assert (await readyz(leader)).startswith("leader"), await readyz(leader)
+    checked = await notifier.run("check-config", "--connect", "-c", "a.toml", env=env)
+    assert f"leader: {leader_host(checked.output)}" in checked.output
+    assert f"pid {leader.pid} (term" in checked.output, checked.output
 
     # The poll rate is that of one daemon: at most one request per interval (plus jitter).
     await world.polls_pass(3)
@@ -111,5 +121,47 @@ async def test_one_of_two_replicas_polls_and_the_other_takes_over_when_it_is_kil
     await wait_until(lambda: "standing by" in again.log or "standby" in again.log, "standby")
     assert (await readyz(again)).startswith("standby"), await readyz(again)
     assert "this replica polls" not in again.log
+    listed = await notifier.run("outbox", "list", "-c", "a.toml", env=env)
+    statuses = {line.split()[1] for line in listed.stdout.splitlines()[1:] if line.strip()}
+    assert listed.returncode == 0 and statuses <= {"skipped"}, listed.output  # none owed
     assert await again.stop() == 0
     assert await standby.stop() == 0
+
+
+async def test_replicas_reconnect_after_postgresql_restarts_and_lose_nothing(
+    world: World, notifier: Notifier, private_postgres: postgres.Cluster
+) -> None:
+    database = private_postgres.create_database()
+    env = {"NOTIFIER_STORE_PASSWORD": database.password}
+    a = await notifier.start(replica_config(world, database, "a.toml"), env=env)
+    b = await notifier.start(replica_config(world, database, "b.toml"), env=env)
+    await leader_of(a, b)
+    before = [world.add_job(f"Before {n}", email=f"b{n}@example.com").job_handle for n in range(3)]
+    await world.polls_pass(3)
+    for handle in before:
+        world.sim.finish_job(COMPANY, handle, Outcome.SUCCEEDED)
+    await world.wait_for_mails(3)
+
+    await asyncio.to_thread(private_postgres.stop, "immediate")
+    await wait_until(
+        lambda: any("no longer leader" in d.log for d in (a, b)), "the leader to step down"
+    )
+    during = [world.add_job(f"During {n}", email=f"d{n}@example.com").job_handle for n in range(3)]
+    await asyncio.to_thread(private_postgres.start)
+    await wait_until(
+        lambda: sum(d.log.count("this replica polls") for d in (a, b)) >= 2,
+        "a leader again after the restart",
+        within=60,
+    )
+    await world.polls_pass(3)
+    for handle in during:
+        world.sim.finish_job(COMPANY, handle, Outcome.SUCCEEDED)
+    await world.wait_for_mails(6, within=60)
+
+    by_job: dict[str, list[str]] = defaultdict(list)
+    for mail in world.mails():
+        by_job[str(mail["X-IPS-Job-Handle"])].append(str(mail["Message-ID"]))
+    assert set(by_job) == set(before) | set(during), "nothing lost across the restart"
+    assert all(len(ids) == 1 for ids in by_job.values()), by_job
+    assert sum("this replica polls" in d.log for d in (a, b)) >= 1
+    assert await a.stop() == 0 and await b.stop() == 0
