@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from notifier.sim import Outcome
 from tests import postgres
@@ -165,3 +166,57 @@ async def test_replicas_reconnect_after_postgresql_restarts_and_lose_nothing(
     assert all(len(ids) == 1 for ids in by_job.values()), by_job
     assert sum("this replica polls" in d.log for d in (a, b)) >= 1
     assert await a.stop() == 0 and await b.stop() == 0
+
+
+TRIALS = 5
+
+
+@pytest.mark.soak
+async def test_failover_trials_kill_the_leader_again_and_again(
+    world: World, notifier: Notifier, postgres_db: postgres.Database
+) -> None:
+    """The kill trial, TRIALS times: each killed leader restarts and joins as standby, and
+    the next kill hits whichever replica leads then."""
+    env = {"NOTIFIER_STORE_PASSWORD": postgres_db.password}
+    configs = [replica_config(world, postgres_db, name) for name in ("a.toml", "b.toml")]
+    live = [await notifier.start(config, env=env) for config in configs]
+    figures: list[tuple[float, int]] = []
+    for trial in range(TRIALS):
+        leader = await leader_of(*live)
+        standby = next(d for d in live if d is not leader)
+        handles = [
+            world.add_job(f"Trial {trial} job {n}", email=f"t{trial}u{n}@example.com").job_handle
+            for n in range(BURST)
+        ]
+        await world.polls_pass(3)
+        sent_before = len(world.sink.messages)
+        world.sink.set_delay(0.3)
+        for handle in handles:
+            world.sim.finish_job(COMPANY, handle, Outcome.SUCCEEDED)
+        await world.wait_for_mails(sent_before + 2)
+        await leader.kill()
+        killed_at = time.monotonic()
+        await standby.wait_for_log("this replica polls", within=LEASE * 1.25 + 15)
+        taken_over = time.monotonic() - killed_at
+        world.sink.set_delay(0)
+        await world.wait_for_mails(sent_before + BURST, within=90)
+        mails = [m for m in world.mails() if str(m["X-IPS-Job-Handle"]) in set(handles)]
+        ids: dict[str, list[str]] = defaultdict(list)
+        for mail in mails:
+            ids[str(mail["X-IPS-Job-Handle"])].append(str(mail["Message-ID"]))
+        assert set(ids) == set(handles), f"trial {trial}: a completion was lost"
+        assert all(len(set(twins)) == 1 for twins in ids.values()), f"trial {trial}: two IDs"
+        repeats = len(mails) - BURST
+        assert repeats <= IN_FLIGHT, f"trial {trial}: {repeats} repeats"
+        assert taken_over <= LEASE * 1.25 + 10, f"trial {trial}: took over in {taken_over:.1f} s"
+        figures.append((taken_over, repeats))
+        config = configs[live.index(leader)]
+        live[live.index(leader)] = await notifier.start(config, env=env)
+        # The new process leads only if the survivor dies: it joins as standby.
+        await live[live.index(standby) ^ 1].wait_for_log("notifier running")
+    worst = max(t for t, _ in figures)
+    print(
+        f"failover trials: {TRIALS} kills, {TRIALS * BURST} completions, lost 0, "
+        f"repeats {sum(r for _, r in figures)} (at most {max(r for _, r in figures)} for one "
+        f"kill; bound {IN_FLIGHT}), takeover {min(t for t, _ in figures):.2f}-{worst:.2f} s"
+    )
