@@ -130,9 +130,10 @@ def channels(config: Config, smtp: Mailer) -> list[Channel[Any]]:
 
 def claim_lease(config: Config) -> float:
     """How long a claimed delivery stays this replica's: longer than its slowest send (a
-    connect and a reply, each within the channel's timeout), so a live replica never loses
-    a delivery it is sending to another."""
-    return 2 * config.smtp.timeout + 30.0
+    connect and a reply, each within the longest channel timeout), so a live replica never
+    loses a delivery it is sending to another."""
+    longest = max((config.smtp.timeout, *(w.timeout for w in config.webhooks)))
+    return 2 * longest + 30.0
 
 
 def retry_policy(config: Config) -> RetryPolicy:
