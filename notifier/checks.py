@@ -12,11 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TextIO
 
+import psycopg
+
 from notifier.config import Config, redacted, to_toml
 from notifier.daemon import ips_client, mailer, webhook_targets
 from notifier.ips.errors import IpsError
 from notifier.mail.sender import DeliveryError
 from notifier.store.open import SERVICE_STATE_DIRECTORY
+from notifier.store.postgres.leadership import who_leads
+from notifier.store.postgres.schema import current_version
+from notifier.store.postgres.target import PostgresTarget, connect
+from notifier.store.protocol import StoreError
 from notifier.webhook.errors import WebhookError
 from notifier.webhook.reach import reach
 
@@ -33,6 +39,8 @@ async def check_config(config: Config, *, connect: bool, out: TextIO) -> int:
     ok = await _check_ips(config, out)
     ok = await _check_smtp(config, out) and ok
     ok = await _check_webhooks(config, out) and ok
+    if config.store.is_postgres:
+        ok = await _check_postgres(config, out) and ok
     return 0 if ok else 1
 
 
@@ -74,7 +82,32 @@ async def _check_webhooks(config: Config, out: TextIO) -> bool:
     return ok
 
 
+async def _check_postgres(config: Config, out: TextIO) -> bool:
+    """The shared store: reachable with its password, its schema, and who leads (the role
+    of each replica: the leader polls, the others stand by)."""
+    target = PostgresTarget(config.store.url, config.store.password.reveal())
+    try:
+        async with await connect(target, connect_within=10) as conn:
+            version = await current_version(conn)
+            info = await who_leads(conn) if version else None
+    except (StoreError, psycopg.Error) as exc:
+        out.write(f"store {target.describe()}: FAILED: {exc}\n")
+        return False
+    if info is None:
+        out.write(f"store {target.describe()}: connected; empty (`notifier run` migrates it)\n")
+        return True
+    out.write(f"store {target.describe()}: connected, schema version {version}; ")
+    out.write(f"{info.describe()}\n")
+    return True
+
+
 def _store_line(config: Config) -> str:
+    if config.store.is_postgres:
+        target = PostgresTarget(config.store.url)
+        return (
+            f"store: {target.describe()} (PostgreSQL, shared by replicas: one polls, "
+            f"leadership lease {config.store.leader_lease:g} s)"
+        )
     path = config.store.path
     if path.is_file():
         return f"store: {path} (exists)"

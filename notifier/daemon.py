@@ -12,11 +12,11 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from notifier import systemd
 from notifier.config import Config
@@ -36,13 +36,14 @@ from notifier.mail.render import warm_up
 from notifier.mail.sender import Mailer, SmtpSecurity
 from notifier.metrics import EmailResult, Metrics
 from notifier.poller import Poller
-from notifier.store.open import Access, open_store
-from notifier.store.protocol import OWED, DeliveryStatus, StoreError
-from notifier.store.sqlite import SqliteStore
+from notifier.store.open import Access, Leading, SoleReplica, open_configured
+from notifier.store.protocol import OWED, DeliveryStatus, Store, StoreError
 from notifier.webhook.channel import WebhookChannel
 from notifier.webhook.target import WebhookFormat, WebhookTarget
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SHUTDOWN_DEADLINE = 20.0
 """Seconds that in-flight sends get to finish after SIGTERM; the rest stays pending."""
@@ -70,7 +71,7 @@ class Parts:
     """The running pieces of one notifier process."""
 
     config: Config
-    store: SqliteStore
+    store: Store
     client: IpsClient
     mailer: Mailer
     metrics: Metrics
@@ -78,6 +79,10 @@ class Parts:
     delivery: DeliveryLoop
     wake: asyncio.Event
     channels: list[Channel[Any]]
+    leading: Leading
+    """Whether this replica polls (always, on SQLite)."""
+    shared: bool = False
+    """The store is PostgreSQL, shared by replicas: /readyz and STATUS= say the role."""
 
 
 def diff_rules(config: Config) -> DiffRules:
@@ -149,6 +154,14 @@ def webhook_targets(config: Config) -> list[WebhookTarget]:
     ]
 
 
+def claim_lease(config: Config) -> float:
+    """How long a claimed delivery stays this replica's: longer than its slowest send (a
+    connect and a reply, each within the longest channel timeout), so a live replica never
+    loses a delivery it is sending to another."""
+    longest = max((config.smtp.timeout, *(w.timeout for w in config.webhooks)))
+    return 2 * longest + 30.0
+
+
 def retry_policy(config: Config) -> RetryPolicy:
     return RetryPolicy(max_backoff=config.smtp.max_backoff, max_age=config.smtp.max_age)
 
@@ -191,13 +204,22 @@ async def open_parts(
 ) -> AsyncIterator[Parts]:
     """Open (and lock) the store, the IPS session and the mail pool; close them all on the way
     out."""
+    store_config = config.store
     async with (
-        open_store(config.store.path, Access.DAEMON) as store,
+        open_configured(
+            Access.DAEMON,
+            path=store_config.path,
+            url=store_config.url,
+            password=store_config.password.reveal(),
+            leader_lease=store_config.leader_lease,
+            claim_lease=claim_lease(config),
+        ) as opened,
         ips_client(config) as client,
     ):
         smtp = mailer(config)
         try:
-            parts = assemble(config, store, client, smtp, clock)
+            parts = assemble(config, opened.store, client, smtp, clock, opened.leading)
+            parts.shared = store_config.is_postgres
             try:
                 yield parts
             finally:
@@ -209,10 +231,11 @@ async def open_parts(
 
 def assemble(
     config: Config,
-    store: SqliteStore,
+    store: Store,
     client: IpsClient,
     smtp: Mailer,
     clock: Callable[[], datetime],
+    leading: Leading | None = None,
 ) -> Parts:
     metrics = Metrics()
     wake = asyncio.Event()
@@ -253,7 +276,9 @@ def assemble(
         on_result=count,
         on_far_end=far_end,
     )
-    return Parts(config, store, client, smtp, metrics, poller, delivery, wake, carriers)
+    leading = leading or SoleReplica()
+    metrics.set_leader(leading.gauge)
+    return Parts(config, store, client, smtp, metrics, poller, delivery, wake, carriers, leading)
 
 
 class Daemon:
@@ -267,7 +292,6 @@ class Daemon:
 
     async def run(self) -> None:
         parts = self.parts
-        await parts.poller.load()
         await asyncio.to_thread(warm_up, parts.config.notify.default_locale)
         listen = parts.config.http.listen
         try:
@@ -283,7 +307,7 @@ class Daemon:
         self._install_signals()
         try:
             async with asyncio.TaskGroup() as group:
-                polling = group.create_task(parts.poller.run(self.stop), name="poller")
+                polling = group.create_task(self._poll_while_leader(), name="poller")
                 sending = group.create_task(
                     parts.delivery.run(self.stop, parts.wake, interval=1.0), name="delivery"
                 )
@@ -301,6 +325,29 @@ class Daemon:
             if http is not None:
                 await http.close()
         log.info("notifier stopped; undelivered emails stay pending for the next start")
+
+    async def _poll_while_leader(self) -> None:
+        """Poll during each term this replica leads, from the state as the term found it;
+        stop at once when the term ends (another replica polls then)."""
+        parts = self.parts
+        while not self.stop.is_set():
+            term = await _first(parts.leading.wait_until_leader(), self.stop.wait())
+            if term is None:
+                return
+            parts.metrics.set_leader(parts.leading.gauge)
+            await parts.poller.load()  # what the former leader committed
+            parts.poller.health.store_error = None
+            log.info("polling IPS (leadership term %d)", term)
+            this_term = asyncio.Event()
+            polling = asyncio.create_task(parts.poller.run(this_term), name="poll term")
+            try:
+                await _first(parts.leading.wait_until_lost(), self.stop.wait(), polling)
+            finally:
+                this_term.set()
+                polling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await polling
+            parts.metrics.set_leader(parts.leading.gauge)
 
     async def _drain(self, sending: asyncio.Task[None]) -> None:
         parts = self.parts
@@ -372,6 +419,9 @@ class Daemon:
             f"companies: {companies}; active jobs: {health.active_jobs}; "
             f"outbox: {pending} pending, {dead} dead"
         )
+        if parts.shared:
+            parts.metrics.set_leader(parts.leading.gauge)
+            line = f"{line}; role: {parts.leading.role.value}"
         problem = health.store_error or health.refusal()
         return f"{line}; {problem}" if problem else line
 
@@ -383,7 +433,9 @@ class Daemon:
                 await parts.store.check_writable()
             except StoreError as exc:
                 store_problem = str(exc)
-        return assess_readiness(
+        if parts.shared and not parts.leading.is_leader:
+            return _standby_readiness(parts.leading, store_problem)
+        ready, reason = assess_readiness(
             now=time.monotonic(),
             started_at=self._started,
             last_successful_poll=parts.poller.health.last_success(),
@@ -392,6 +444,31 @@ class Daemon:
             store_problem=store_problem,
             outages=[outage.describe(utc_now()) for outage in parts.delivery.outages()],
         )
+        return (ready, f"leader: {reason}") if parts.shared else (ready, reason)
+
+
+def _standby_readiness(leading: Leading, store_problem: str) -> tuple[bool, str]:
+    """A standby is ready while it can deliver and stands by to poll: the store is
+    writable and its leadership connection is up."""
+    role = leading.role.value
+    if store_problem:
+        return False, f"{role}: store not writable: {store_problem}"
+    if leading.role.value != "standby":
+        return False, f"{role}: no leadership connection to the store; delivering only"
+    return True, f"{role}: another replica polls; this one delivers and stands by"
+
+
+async def _first(wanted: Awaitable[T], *others: Awaitable[object]) -> T | None:
+    """`wanted`'s result if it is done first, else None (one of `others` was); whatever is
+    not done is cancelled."""
+    first = asyncio.ensure_future(wanted)
+    rest = [asyncio.ensure_future(other) for other in others]
+    try:
+        await asyncio.wait([first, *rest], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (first, *rest):
+            task.cancel()
+    return first.result() if first.done() and not first.cancelled() else None
 
 
 async def run(config: Config) -> int:
@@ -405,6 +482,8 @@ async def once(config: Config) -> int:
     """`notifier once`: one poll, diff and delivery round. 1 when no company could be polled."""
     async with open_parts(config) as parts:
         parts.poller.one_shot = True
+        if not await _lead_for_once(parts):
+            return 1
         await parts.poller.load()
         observed_any = await _poll_once(parts)
         if not observed_any:
@@ -421,6 +500,21 @@ async def once(config: Config) -> int:
             report.waiting,
         )
     return 0 if observed_any else 1
+
+
+async def _lead_for_once(parts: Parts) -> bool:
+    """On a shared store `once` polls only as the leader: it waits for the lock a while."""
+    within = 3 * parts.config.store.leader_lease
+    try:
+        await asyncio.wait_for(parts.leading.wait_until_leader(), timeout=within)
+    except TimeoutError:
+        log.error(
+            "once: another replica leads on the shared store for %.0f s; nothing was polled "
+            "(it polls already); exit status 1",
+            within,
+        )
+        return False
+    return True
 
 
 async def _poll_once(parts: Parts) -> bool:

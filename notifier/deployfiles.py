@@ -30,6 +30,8 @@ FILES = (
     DeployFile("prometheus/notifier-rules.yml", "Prometheus alert rules"),
     DeployFile("prometheus/notifier-rules.test.yml", "their unit tests (promtool test rules)"),
     DeployFile("grafana/notifier-dashboard.json", "a Grafana dashboard of every metric"),
+    DeployFile("postgres/notifier-database.sql", "the shared store's database and login"),
+    DeployFile("postgres/notifier-replica.conf", "a unit drop-in for a replica: its password"),
 )
 
 

@@ -33,6 +33,13 @@ RULE = "=" * 72
 
 async def dry_run(config: Config, out: TextIO) -> int:
     """Print the events one poll finds and the messages they would send. Exit status."""
+    if config.store.is_postgres:
+        out.write(
+            "dry run: store.url names a PostgreSQL store, and a dry run works on a private "
+            "copy of a SQLite store (store.path) only; see the shared outbox with "
+            "`notifier outbox list`\n"
+        )
+        return 1
     await asyncio.to_thread(require_usable, config.store.path)
     out.write(f"dry run: store {config.store.path} (read from a private copy)\n")
     with tempfile.TemporaryDirectory(prefix="notifier-dry-run-") as tmp:

@@ -101,6 +101,11 @@ class Metrics:
         self._outbox_dead = Gauge(
             "notifier_outbox_dead", "Deliveries given up (dead letters).", registry=reg
         )
+        self._leader = Gauge(
+            "notifier_leader",
+            "1 on the replica that polls IPS, 0 on a standby (always 1 with SQLite).",
+            registry=reg,
+        )
         self._last_success = Gauge(
             "notifier_last_successful_poll_timestamp_seconds",
             "Unix time of the last successful poll; 0 before the first.",
@@ -169,6 +174,9 @@ class Metrics:
     def mark_successful_poll(self, at: float | None = None) -> None:
         """`at` is Unix time (time.time()); defaults to now."""
         self._last_success.set(time.time() if at is None else at)
+
+    def set_leader(self, value: int) -> None:
+        self._leader.set(value)
 
     def set_active_jobs(self, count: int) -> None:
         self._active_jobs.set(count)

@@ -23,7 +23,7 @@ from notifier.outbox.request import (
     OutboxUsageError,
     request,
 )
-from notifier.store.open import Access, open_store
+from notifier.store.open import Access, open_configured
 from notifier.store.protocol import DeliveryStatus, OperatorStore
 
 __all__ = ["OutboxRequest", "OutboxUsageError", "command", "request"]
@@ -35,7 +35,11 @@ LIMIT = 1000
 async def command(config: Config, asked: OutboxRequest, out: TextIO) -> int:
     """Run `asked`; the exit status."""
     access = Access.READ if asked.action in (Action.LIST, Action.SHOW) else Access.OPERATOR
-    async with open_store(config.store.path, access) as store:
+    settings = config.store
+    async with open_configured(
+        access, path=settings.path, url=settings.url, password=settings.password.reveal()
+    ) as opened:
+        store = opened.store
         if asked.action is Action.LIST:
             return await _list(config, store, asked, out)
         assert asked.delivery_id is not None

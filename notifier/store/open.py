@@ -14,6 +14,12 @@ the store's schema under it (after an upgrade, before the restart): only the dae
 Each open is logged with the path and the access, so every command says which store it
 opened.
 
+`open_configured` picks the store from the configuration: `store.url` "" is the SQLite file
+at `store.path` (as `open_store`); a postgresql:// URL is the shared PostgreSQL store, whose
+schema only the daemon migrates, and for `DAEMON` the contention for leadership
+(`Leadership`): the daemon polls only while its replica leads. With SQLite the one process
+always leads (`SoleReplica`).
+
 Never decides where the configured path points: the configuration resolves `store.path`
 (relative to $STATE_DIRECTORY, else the current directory) before it gets here.
 """
@@ -25,17 +31,32 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
+
+from psycopg_pool import AsyncConnectionPool
 
 from notifier.store.lock import StoreLock
-from notifier.store.protocol import StoreError
+from notifier.store.postgres.leadership import Leadership, Lease, Role
+from notifier.store.postgres.schema import MIGRATIONS as MIGRATIONS_PG
+from notifier.store.postgres.schema import current_version, migrate
+from notifier.store.postgres.store import PostgresStore
+from notifier.store.postgres.target import Connection, PostgresTarget, connect, open_pool
+from notifier.store.protocol import Store, StoreError
 from notifier.store.schema import MIGRATIONS
 from notifier.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 
 SERVICE_STATE_DIRECTORY = Path("/var/lib/notifier")
+
+CONNECT_WITHIN = 10.0
+"""Seconds a PostgreSQL connection (or a free one of the pool) is waited for."""
+
+POOL_SIZE = 8
+"""Connections of one replica's pool: sends record their results concurrently."""
 """Where the shipped unit (StateDirectory=notifier) keeps the service's store."""
 
 
@@ -116,3 +137,115 @@ async def open_store(
     finally:
         if lock is not None:
             lock.release()
+
+
+class Leading(Protocol):
+    """Whether this replica polls: `Leadership` on PostgreSQL, `SoleReplica` on SQLite."""
+
+    @property
+    def is_leader(self) -> bool: ...
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def gauge(self) -> int: ...
+
+    async def wait_until_leader(self) -> int: ...
+
+    async def wait_until_lost(self) -> None: ...
+
+
+class SoleReplica:
+    """The one process on a SQLite file: it always leads (the file lock makes it the only
+    one), and its term never ends."""
+
+    is_leader = True
+    role = Role.LEADER
+    gauge = 1
+
+    async def wait_until_leader(self) -> int:
+        return 0
+
+    async def wait_until_lost(self) -> None:
+        await asyncio.get_running_loop().create_future()  # never: cancelled at the stop
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedStore:
+    """A store open for a command, and whether this replica polls."""
+
+    store: Store
+    leading: Leading
+    where: str
+    """The path or the database (`user@host:port/db`, never the password), for messages."""
+
+
+class NotContending:
+    """A command beside the daemons (`outbox`, `check-config`): it never polls."""
+
+    is_leader = False
+    role = Role.STANDBY
+    gauge = 0
+
+    async def wait_until_leader(self) -> int:
+        never: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        return await never
+
+    async def wait_until_lost(self) -> None:
+        return None
+
+
+@asynccontextmanager
+async def open_configured(
+    access: Access,
+    *,
+    path: Path,
+    url: str = "",
+    password: str = "",
+    leader_lease: float = 10.0,
+    claim_lease: float = 90.0,
+) -> AsyncIterator[OpenedStore]:
+    """The configured store (`store.url`, else the file at `store.path`) open for `access`;
+    closed (and unlocked, or left to the next leader) on the way out. `claim_lease`: how
+    long a claimed delivery stays this replica's, longer than the slowest send."""
+    if not url:
+        async with open_store(path, access) as sqlite:
+            yield OpenedStore(sqlite, SoleReplica(), str(path))
+        return
+    target = PostgresTarget(url, password)
+    leadership = Leadership(target, lease=Lease(leader_lease))
+    daemon = access is Access.DAEMON
+    pool = await _postgres_pool(target, access)
+    store = PostgresStore(
+        pool, target, term=(lambda: leadership.term) if daemon else (lambda: None),
+        claim_lease=claim_lease,
+    )  # fmt: skip
+    try:
+        if daemon:
+            async with leadership:
+                log.info("store %s open (%s)", target.describe(), access.value)
+                yield OpenedStore(store, leadership, target.describe())
+        else:
+            log.info("store %s open (%s)", target.describe(), access.value)
+            yield OpenedStore(store, NotContending(), target.describe())
+    finally:
+        await store.close()
+
+
+async def _postgres_pool(target: PostgresTarget, access: Access) -> AsyncConnectionPool[Connection]:
+    """The pool, once the schema is this notifier's: the daemon migrates it; a command
+    beside the daemons refuses an older one (only the daemon migrates)."""
+    async with await connect(target, connect_within=CONNECT_WITHIN) as conn:
+        if access is Access.DAEMON:
+            await migrate(conn, target.describe())
+        else:
+            version = await current_version(conn)
+            if version < len(MIGRATIONS_PG):
+                raise StoreSchemaError(
+                    f"store {target.describe()} has schema version {version}, older than "
+                    f"this notifier's ({len(MIGRATIONS_PG)}): the daemon migrates it when it "
+                    "starts with this version. Start `notifier run` first, then run this "
+                    "command again"
+                )
+    return await open_pool(target, size=POOL_SIZE, connect_within=CONNECT_WITHIN)

@@ -1,6 +1,9 @@
 """One contract, every store: the `store` fixture opens the same tests on SQLite, PostgreSQL
 (the private server of tests/postgres.py) and the in-memory store (tests/memory_store.py).
 
+The in-memory store covers the poller's half only (`StateStore`): the delivery and operator
+halves (`full_store`) run on SQLite and PostgreSQL, the two stores a daemon can open.
+
 A `Harness` opens (and reopens) one store and reads what it holds behind the protocol's back
 (the deliveries owed), so that a test sees what a restarted daemon would find.
 """
@@ -20,9 +23,10 @@ import pytest
 from notifier.core.events import Event
 from notifier.core.state import TrackedState
 from notifier.store.postgres.schema import migrate
+from notifier.store.postgres.store import PostgresStore
 from notifier.store.postgres.target import PostgresTarget, connect, open_pool
 from notifier.store.postgres.tracked import TrackedStateStore
-from notifier.store.protocol import DeliveryStatus
+from notifier.store.protocol import DeliveryStatus, Store
 from notifier.store.sqlite import SqliteStore
 from tests import postgres
 from tests.memory_store import MemoryRows, MemoryStore
@@ -126,3 +130,23 @@ def _memory() -> Harness:
         return [(p.event_id, p.recipient.address) for p in rows.outbox.values()]
 
     return Harness(Backend.MEMORY, open_, owed)
+
+
+@pytest.fixture(params=[Backend.SQLITE, Backend.POSTGRES])
+async def full_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """The whole protocol (poller, delivery, operator) on each store a daemon can open."""
+    opened: Store
+    if request.param is Backend.SQLITE:
+        opened = await SqliteStore.open(tmp_path / "notifier.sqlite3")
+    else:
+        database: postgres.Database = request.getfixturevalue("postgres_db")
+        target = PostgresTarget(database.url, database.password)
+        async with await connect(target, connect_within=5) as conn:
+            await migrate(conn, target.describe())
+            await conn.execute("UPDATE leadership SET term = 1")  # as if this replica led
+        pool = await open_pool(target, size=4, connect_within=5)
+        opened = PostgresStore(pool, target, term=lambda: 1, claim_lease=60, holder="contract")
+    try:
+        yield opened
+    finally:
+        await opened.close()

@@ -4,11 +4,13 @@ Owns the claim: a replica takes due, unclaimed deliveries with `FOR UPDATE SKIP 
 two replicas never take the same row, and marks them `claimed_by` itself `claimed_until`
 a lease on the server's clock (the replicas' clocks are never compared). A replica that
 dies holding claims loses them when the lease runs out; another replica then takes them.
-A result is recorded only by the claim's holder, except `sent`, which is always recorded:
-the message went out, and a repeat must not follow.
+A result is recorded only by the claim's holder (or on a row nobody claims), except `sent`,
+which is always recorded: the message went out, and a repeat must not follow.
 
 Only ready deliveries are claimed (a `finished` one once its outcome is known). Held ones
-(waiting for a digest) are not claimed here. Never touches tracked state.
+are claimed as a recipient's whole digest, once it is due (`claim_digests`), and only when
+no part of that recipient's digest is claimed by another replica. Never touches tracked
+state.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from notifier.core.codec import decode_completion, decode_event
 from notifier.core.routing import ChannelKind, Recipient
-from notifier.store.postgres.target import Connection, PostgresError, PostgresTarget, first_line
+from notifier.store.postgres.target import Connection, PostgresTarget, database_error
 from notifier.store.protocol import Delivery, DeliveryStatus
 
 _CLAIM: LiteralString = (
@@ -38,6 +40,23 @@ _CLAIM: LiteralString = (
     " c.created_at, c.next_attempt_at, c.last_error, c.receipt, e.completion, c.pending_since"
     " FROM claimed AS c JOIN events AS e ON e.id = c.event_id ORDER BY c.next_attempt_at, c.id"
 )
+_CLAIM_DIGESTS: LiteralString = (
+    "WITH claimed AS (UPDATE deliveries SET claimed_by = %(holder)s,"
+    " claimed_until = clock_timestamp() + %(lease)s"
+    " WHERE id IN (SELECT d.id FROM deliveries AS d WHERE d.status = 'held'"
+    " AND (d.channel, d.recipient_key) IN (SELECT channel, recipient_key FROM deliveries"
+    " WHERE status = 'held' AND next_attempt_at <= %(now)s)"
+    " AND NOT EXISTS (SELECT 1 FROM deliveries AS x WHERE x.status = 'held'"
+    " AND x.channel = d.channel AND x.recipient_key = d.recipient_key"
+    " AND x.claimed_until > clock_timestamp())"
+    " ORDER BY d.channel, d.recipient_key, d.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+    " RETURNING id, event_id, channel, recipient, recipient_key, locale, status, attempts,"
+    " created_at, next_attempt_at, last_error, receipt, pending_since)"
+    " SELECT c.id, e.event, c.channel, c.recipient, c.locale, c.status, c.attempts,"
+    " c.created_at, c.next_attempt_at, c.last_error, c.receipt, e.completion, c.pending_since"
+    " FROM claimed AS c JOIN events AS e ON e.id = c.event_id"
+    " ORDER BY c.channel, c.recipient_key, c.id"
+)
 _SENT: LiteralString = (
     "UPDATE deliveries SET status = 'sent', receipt = %s, attempts = attempts + 1,"
     " updated_at = %s, claimed_by = NULL, claimed_until = NULL"
@@ -46,12 +65,14 @@ _SENT: LiteralString = (
 _RETRY: LiteralString = (
     "UPDATE deliveries SET attempts = attempts + 1, last_error = %s, next_attempt_at = %s,"
     " updated_at = %s, claimed_by = NULL, claimed_until = NULL"
-    " WHERE id = ANY(%s) AND status IN ('pending', 'held') AND claimed_by = %s"
+    " WHERE id = ANY(%s) AND status IN ('pending', 'held')"
+    " AND (claimed_by = %s OR claimed_by IS NULL)"
 )
 _DEAD: LiteralString = (
     "UPDATE deliveries SET status = 'dead', attempts = attempts + 1, last_error = %s,"
     " updated_at = %s, claimed_by = NULL, claimed_until = NULL"
-    " WHERE id = ANY(%s) AND status IN ('pending', 'held') AND claimed_by = %s"
+    " WHERE id = ANY(%s) AND status IN ('pending', 'held')"
+    " AND (claimed_by = %s OR claimed_by IS NULL)"
 )
 _MAX_ERROR_TEXT = 2000
 
@@ -73,7 +94,13 @@ class DeliveryClaims:
         oldest due first; they are this replica's until a result is recorded or the lease
         runs out."""
         args = {"holder": self._holder, "lease": self._lease, "now": now, "limit": limit}
-        return [_delivery(row) for row in await self._fetch(_CLAIM, args)]
+        return [delivery_of(row) for row in await self._fetch(_CLAIM, args)]
+
+    async def claim_digests(self, now: datetime, limit: int) -> list[Delivery]:
+        """Claim the held deliveries of every recipient whose digest is due (any of its held
+        rows is) and whose digest nobody else holds, grouped by recipient."""
+        args = {"holder": self._holder, "lease": self._lease, "now": now, "limit": limit}
+        return [delivery_of(row) for row in await self._fetch(_CLAIM_DIGESTS, args)]
 
     async def mark_sent(self, delivery_ids: Sequence[int], receipt: str, now: datetime) -> int:
         """Recorded whoever holds the claims; how many were still owed."""
@@ -99,7 +126,7 @@ class DeliveryClaims:
                 cursor = await conn.execute(query, args)
                 return await cursor.fetchall()
         except psycopg.Error as exc:
-            raise PostgresError(f"{self._target.describe()}: {first_line(exc)}") from None
+            raise database_error(self._target, exc) from None
 
     async def _update(self, query: LiteralString, args: tuple[object, ...]) -> int:
         try:
@@ -107,10 +134,10 @@ class DeliveryClaims:
                 cursor = await conn.execute(query, args)
                 return max(cursor.rowcount, 0)
         except psycopg.Error as exc:
-            raise PostgresError(f"{self._target.describe()}: {first_line(exc)}") from None
+            raise database_error(self._target, exc) from None
 
 
-def _delivery(row: tuple[object, ...]) -> Delivery:
+def delivery_of(row: tuple[object, ...]) -> Delivery:
     (ident, event, channel, address, locale, status, attempts, created, due, error) = row[:10]
     receipt, completion, since = row[10:]
     assert isinstance(created, datetime) and isinstance(due, datetime)

@@ -412,3 +412,32 @@ def _forget(task: asyncio.Future[object]) -> None:
     """A query given up on: its outcome no longer matters, but is retrieved."""
     if not task.cancelled():
         task.exception()
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderInfo:
+    """Who leads a shared store, as `check-config --connect` reports it."""
+
+    term: int
+    holder: str
+    held: bool
+    """A session holds the leadership lock now: `holder` polls (else nobody does)."""
+
+    def describe(self) -> str:
+        if self.held and self.holder:
+            return f"leader: {self.holder} (term {self.term}); every other replica stands by"
+        return f"no replica leads now (last leader: {self.holder or 'none'}, term {self.term})"
+
+
+async def who_leads(conn: Connection) -> LeaderInfo:
+    """The current term, its holder and whether the lock is held, on a migrated store."""
+    cursor = await conn.execute("SELECT term, holder FROM leadership WHERE id = 1")
+    row = await cursor.fetchone()
+    term, holder = (int(str(row[0])), str(row[1])) if row else (0, "")
+    cursor = await conn.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s::int4::oid"
+        " AND objid = %s::int4::oid AND objsubid = 2 AND granted",
+        LOCK,
+    )
+    held = await cursor.fetchone()
+    return LeaderInfo(term, holder, bool(held and int(str(held[0]))))

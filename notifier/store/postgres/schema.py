@@ -133,3 +133,12 @@ async def _version(conn: Connection) -> int:
     cursor = await conn.execute("SELECT version FROM notifier_schema WHERE id = 1")
     row = await cursor.fetchone()
     return int(str(row[0])) if row else 0
+
+
+async def current_version(conn: Connection) -> int:
+    """The schema version, without changing anything (0: no notifier has migrated it)."""
+    cursor = await conn.execute("SELECT to_regclass('notifier_schema') IS NOT NULL")
+    row = await cursor.fetchone()
+    if not row or not row[0]:
+        return 0
+    return await _version(conn)

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import psycopg
+import psycopg.errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from notifier.store.protocol import StoreError
+from notifier.store.protocol import StoreError, StoreUnavailableError
 
 APPLICATION_NAME = "ips-job-notifier"
 
@@ -26,6 +27,19 @@ Connection = psycopg.AsyncConnection[TupleRow]
 
 class PostgresError(StoreError):
     """The PostgreSQL store cannot be reached or used; the message names the target."""
+
+
+class PostgresUnavailableError(PostgresError, StoreUnavailableError):
+    """The server cannot be reached or refuses writes now (down, restarting, read-only):
+    work stops until it is back, as with a full disk under SQLite."""
+
+
+def database_error(target: PostgresTarget, exc: psycopg.Error) -> PostgresError:
+    """What a driver error means for the caller, naming the target (never the password)."""
+    text = f"{target.describe()}: {first_line(exc)}"
+    if isinstance(exc, psycopg.OperationalError | psycopg.errors.ReadOnlySqlTransaction):
+        return PostgresUnavailableError(text)
+    return PostgresError(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from notifier.core.events import Event, EventKind
 from notifier.core.routing import PlannedDelivery
 from notifier.core.state import TrackedState
 from notifier.store.postgres.leadership import NotLeaderError, check_term
-from notifier.store.postgres.target import Connection, PostgresError, PostgresTarget, first_line
+from notifier.store.postgres.target import Connection, PostgresTarget, database_error
 from notifier.store.protocol import DeliveryStatus
 from notifier.store.rows import StateChanges, outcomes_text
 from notifier.store.schema import fold
@@ -132,7 +132,7 @@ class TrackedStateStore:
                 await _write(conn, changes, outbox, now)
         except psycopg.Error as exc:
             self._committed = None  # unknown whether it committed: read it back next time
-            raise PostgresError(f"{self._target.describe()}: {first_line(exc)}") from None
+            raise database_error(self._target, exc) from None
         self._committed = state
 
     async def _read(self) -> TrackedState:
@@ -140,7 +140,7 @@ class TrackedStateStore:
             async with self._pool.connection() as conn:
                 rows = await _rows(conn)
         except psycopg.Error as exc:
-            raise PostgresError(f"{self._target.describe()}: {first_line(exc)}") from None
+            raise database_error(self._target, exc) from None
         return await asyncio.to_thread(_decode, *rows)
 
 
