@@ -35,10 +35,11 @@ _CLAIM: LiteralString = (
     " AND (claimed_until IS NULL OR claimed_until <= clock_timestamp())"
     " ORDER BY next_attempt_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
     " RETURNING id, event_id, channel, recipient, locale, status, attempts, created_at,"
-    " next_attempt_at, last_error, receipt, pending_since)"
+    " next_attempt_at, last_error, receipt, pending_since, updated_at)"
     " SELECT c.id, e.event, c.channel, c.recipient, c.locale, c.status, c.attempts,"
-    " c.created_at, c.next_attempt_at, c.last_error, c.receipt, e.completion, c.pending_since"
-    " FROM claimed AS c JOIN events AS e ON e.id = c.event_id ORDER BY c.next_attempt_at, c.id"
+    " c.created_at, c.next_attempt_at, c.last_error, c.receipt, e.completion, c.pending_since,"
+    " c.updated_at FROM claimed AS c JOIN events AS e ON e.id = c.event_id"
+    " ORDER BY c.next_attempt_at, c.id"
 )
 _CLAIM_DIGESTS: LiteralString = (
     "WITH claimed AS (UPDATE deliveries SET claimed_by = %(holder)s,"
@@ -51,10 +52,10 @@ _CLAIM_DIGESTS: LiteralString = (
     " AND x.claimed_until > clock_timestamp())"
     " ORDER BY d.channel, d.recipient_key, d.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
     " RETURNING id, event_id, channel, recipient, recipient_key, locale, status, attempts,"
-    " created_at, next_attempt_at, last_error, receipt, pending_since)"
+    " created_at, next_attempt_at, last_error, receipt, pending_since, updated_at)"
     " SELECT c.id, e.event, c.channel, c.recipient, c.locale, c.status, c.attempts,"
-    " c.created_at, c.next_attempt_at, c.last_error, c.receipt, e.completion, c.pending_since"
-    " FROM claimed AS c JOIN events AS e ON e.id = c.event_id"
+    " c.created_at, c.next_attempt_at, c.last_error, c.receipt, e.completion, c.pending_since,"
+    " c.updated_at FROM claimed AS c JOIN events AS e ON e.id = c.event_id"
     " ORDER BY c.channel, c.recipient_key, c.id"
 )
 _SENT: LiteralString = (
@@ -139,9 +140,9 @@ class DeliveryClaims:
 
 def delivery_of(row: tuple[object, ...]) -> Delivery:
     (ident, event, channel, address, locale, status, attempts, created, due, error) = row[:10]
-    receipt, completion, since = row[10:]
+    receipt, completion, since, updated = row[10:]
     assert isinstance(created, datetime) and isinstance(due, datetime)
-    assert isinstance(since, datetime)
+    assert isinstance(since, datetime) and isinstance(updated, datetime)
     return Delivery(
         id=int(str(ident)),
         event=decode_event(str(event)),
@@ -156,6 +157,7 @@ def delivery_of(row: tuple[object, ...]) -> Delivery:
         receipt=None if receipt is None else str(receipt),
         completion=None if completion is None else decode_completion(str(completion)),
         pending_since=since,
+        updated_at=updated,
     )
 
 

@@ -23,7 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from notifier.core.codec import CodecError, decode_event
 from notifier.core.events import Completion, Event
-from notifier.core.routing import SKIP_OUTCOME, ChannelKind, PlannedDelivery, Recipient, wanted
+from notifier.core.routing import ChannelKind, PlannedDelivery, Recipient, skip_reason, wanted
 from notifier.core.state import TrackedState
 from notifier.store.postgres.claims import DeliveryClaims, delivery_of
 from notifier.store.postgres.leadership import default_holder
@@ -34,7 +34,13 @@ from notifier.store.postgres.target import (
     database_error,
 )
 from notifier.store.postgres.tracked import TrackedStateStore
-from notifier.store.protocol import BurstHistory, Delivery, DeliveryStatus, RecipientKey
+from notifier.store.protocol import (
+    BurstHistory,
+    Delivery,
+    DeliveryQuery,
+    DeliveryStatus,
+    RecipientKey,
+)
 from notifier.store.rows import completion_text, outcomes_of
 from notifier.store.schema import fold
 
@@ -45,8 +51,8 @@ _MAX_ERROR_TEXT = 2000
 
 _SELECT: LiteralString = (  # as store/rows.py's DELIVERY_SELECT
     "SELECT d.id, e.event, d.channel, d.recipient, d.locale, d.status, d.attempts,"
-    " d.created_at, d.next_attempt_at, d.last_error, d.receipt, e.completion, d.pending_since"
-    " FROM deliveries AS d JOIN events AS e ON e.id = d.event_id"
+    " d.created_at, d.next_attempt_at, d.last_error, d.receipt, e.completion, d.pending_since,"
+    " d.updated_at FROM deliveries AS d JOIN events AS e ON e.id = d.event_id"
 )
 _AWAITING: LiteralString = (
     "SELECT event FROM events WHERE completion IS NULL AND id IN (SELECT event_id"
@@ -75,8 +81,12 @@ _DROP: LiteralString = (
     "UPDATE deliveries SET status = 'dead', last_error = %s, updated_at = %s,"
     " claimed_by = NULL, claimed_until = NULL WHERE id = %s AND status IN ('pending', 'held')"
 )
+_DROP_DEAD: LiteralString = (
+    "UPDATE deliveries SET status = 'skipped', updated_at = %s, last_error = %s"
+    " || coalesce('; was dead: ' || last_error, '') WHERE id = %s AND status = 'dead'"
+)
 _PRUNE: LiteralString = (
-    "DELETE FROM deliveries WHERE status IN ('sent', 'skipped') AND updated_at < %s"
+    "DELETE FROM deliveries WHERE status IN ('sent', 'skipped', 'dead') AND updated_at < %s"
 )
 _PRUNE_EVENTS: LiteralString = (
     "DELETE FROM events WHERE created_at < %s AND NOT EXISTS"
@@ -89,6 +99,19 @@ _SENDS: LiteralString = (
 _HELD_UNTIL: LiteralString = (
     "SELECT min(next_attempt_at) FROM deliveries WHERE channel = %s AND recipient_key = %s"
     " AND status = 'held'"
+)
+_SINGLE_RECEIPTS: LiteralString = (  # a digest's deliveries share its receipt
+    "SELECT receipt FROM deliveries WHERE channel = %(channel)s AND recipient_key = %(key)s"
+    " AND status = 'sent' AND updated_at >= %(since)s GROUP BY receipt HAVING count(*) = 1"
+)
+_SENT_SINGLY: LiteralString = (
+    _SELECT + " WHERE d.channel = %(channel)s AND d.recipient_key = %(key)s"
+    " AND d.status = 'sent' AND d.updated_at >= %(since)s AND d.receipt IN ("
+    + _SINGLE_RECEIPTS + ") ORDER BY d.updated_at, d.id"
+)  # fmt: skip
+_OLDEST_OWED: LiteralString = (
+    "SELECT channel, min(pending_since) FROM deliveries"
+    " WHERE status IN ('pending', 'held') GROUP BY channel"
 )
 _PROBE: LiteralString = (
     "INSERT INTO write_probe (id, at) VALUES (1, %s) ON CONFLICT (id) DO UPDATE SET at = %s"
@@ -178,6 +201,12 @@ class PostgresStore:
                 found[(channel, key)] = BurstHistory(sends=sends, held_until=held)
         return found
 
+    async def sent_singly(self, recipient: Recipient, since: datetime) -> list[Delivery]:
+        channel, key = recipient.key
+        return await self._select(
+            _SENT_SINGLY, {"channel": channel.value, "key": key, "since": since}
+        )
+
     async def hold(self, delivery_ids: Sequence[int], until: datetime, now: datetime) -> None:
         await self._marked(_HOLD, (until, now, list(delivery_ids)), delivery_ids)
 
@@ -217,21 +246,30 @@ class PostgresStore:
     ) -> list[Delivery]:
         wanted_statuses = [DeliveryStatus(s).value for s in statuses]
         query: LiteralString = _SELECT + " WHERE d.status = ANY(%s) ORDER BY d.id LIMIT %s"
-        async with self._connection() as conn:
-            cursor = await conn.execute(query, (wanted_statuses, limit))
-            found = await cursor.fetchall()
-        try:
-            return [delivery_of(row) for row in found]
-        except CodecError as exc:
-            raise PostgresError(
-                f"store {self._target.describe()} holds a damaged row: {exc}"
-            ) from None
+        return await self._select(query, (wanted_statuses, limit))
+
+    async def find_deliveries(self, query: DeliveryQuery, limit: int = 1000) -> list[Delivery]:
+        where, args = query_where(query)
+        newest = await self._select(
+            _SELECT + " WHERE " + where + " ORDER BY d.id DESC LIMIT %s", (*args, limit)
+        )
+        return newest[::-1]
+
+    async def delivery(self, delivery_id: int) -> Delivery | None:
+        found = await self._select(_SELECT + " WHERE d.id = %s", (delivery_id,))
+        return found[0] if found else None
 
     async def retry(self, delivery_id: int, now: datetime) -> bool:
         return await self._update(_RETRY, (now, now, now, delivery_id)) == 1
 
     async def drop(self, delivery_id: int, now: datetime) -> bool:
-        return await self._update(_DROP, (DROPPED_BY_OPERATOR, now, delivery_id)) == 1
+        async with self._connection() as conn, conn.transaction():
+            # A dead one first: an owed one dropped becomes dead, and stays so.
+            dead = await conn.execute(_DROP_DEAD, (now, DROPPED_BY_OPERATOR, delivery_id))
+            changed = max(dead.rowcount, 0)
+            owed = await conn.execute(_DROP, (DROPPED_BY_OPERATOR, now, delivery_id))
+            changed += max(owed.rowcount, 0)
+        return changed == 1
 
     async def prune(self, before: datetime) -> int:
         """Keep `before` far in the past (weeks), as with SQLite."""
@@ -251,6 +289,12 @@ class PostgresStore:
                 found[(ChannelKind(str(channel)), DeliveryStatus(str(status)))] = int(str(count))
         return found
 
+    async def oldest_owed(self) -> dict[ChannelKind, datetime]:
+        async with self._connection() as conn:
+            cursor = await conn.execute(_OLDEST_OWED)
+            found = await cursor.fetchall()
+        return {ChannelKind(str(channel)): _instant(at) for channel, at in found}
+
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
@@ -267,6 +311,19 @@ class PostgresStore:
                 yield conn
         except psycopg.Error as exc:
             raise database_error(self._target, exc) from None
+
+    async def _select(
+        self, query: LiteralString, args: tuple[object, ...] | dict[str, object]
+    ) -> list[Delivery]:
+        async with self._connection() as conn:
+            cursor = await conn.execute(query, args)
+            found = await cursor.fetchall()
+        try:
+            return [delivery_of(row) for row in found]
+        except CodecError as exc:
+            raise PostgresError(
+                f"store {self._target.describe()} holds a damaged row: {exc}"
+            ) from None
 
     async def _update(self, query: LiteralString, args: tuple[object, ...]) -> int:
         async with self._connection() as conn:
@@ -300,18 +357,44 @@ class PostgresStore:
 
 
 async def _make_ready(conn: Connection, event_id: str, done: Completion, now: datetime) -> None:
+    """The event's deliveries ready; those not wanted for the outcome skipped, with the
+    reason `notifier.core.routing.skip_reason` gives (as outbox.py's)."""
+    cursor = await conn.execute("SELECT event FROM events WHERE id = %s", (event_id,))
+    (text,) = await cursor.fetchone() or ("",)
+    event = decode_event(str(text))
     cursor = await conn.execute(
-        "SELECT id, outcomes FROM deliveries WHERE event_id = %s AND NOT ready", (event_id,)
+        "SELECT id, channel, recipient, outcomes FROM deliveries WHERE event_id = %s AND NOT ready",
+        (event_id,),
     )
-    for ident, outcomes in await cursor.fetchall():
+    for ident, channel, address, outcomes in await cursor.fetchall():
         if wanted(outcomes_of(str(outcomes)), done.outcome):
             await conn.execute("UPDATE deliveries SET ready = true WHERE id = %s", (ident,))
-        else:
-            await conn.execute(
-                "UPDATE deliveries SET ready = true, status = 'skipped', last_error = %s,"
-                " updated_at = %s WHERE id = %s AND status = 'pending'",
-                (SKIP_OUTCOME, now, ident),
-            )
+            continue
+        to = Recipient(ChannelKind(str(channel)), str(address))
+        await conn.execute(
+            "UPDATE deliveries SET ready = true, status = 'skipped', last_error = %s,"
+            " updated_at = %s WHERE id = %s AND status = 'pending'",
+            (skip_reason(event, to, done.outcome), now, ident),
+        )
+
+
+def query_where(query: DeliveryQuery) -> tuple[LiteralString, tuple[object, ...]]:
+    """The WHERE clause (over `d`, the deliveries, and `e`, their events) and its arguments,
+    as outbox.py's `query_where`."""
+    clauses: list[LiteralString] = ["d.status = ANY(%s)"]
+    args: list[object] = [[status.value for status in query.statuses]]
+    if query.recipient is not None:
+        clauses.append("d.channel = %s AND d.recipient_key = %s")
+        args += [query.recipient.channel.value, fold(query.recipient.address)]
+    if query.job is not None:
+        clauses.append(
+            "(e.event::jsonb #>> '{job,job_handle}' = %s OR e.event::jsonb #>> '{job,name}' = %s)"
+        )
+        args += [query.job, query.job]
+    if query.since is not None:
+        clauses.append("d.created_at >= %s")
+        args.append(query.since)
+    return " AND ".join(clauses), tuple(args)
 
 
 def _instant(value: object) -> datetime:
