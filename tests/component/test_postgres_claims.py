@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from notifier.core.routing import RoutingRules, plan_all
 from notifier.store.postgres.claims import DeliveryClaims
 from notifier.store.postgres.schema import migrate
+from notifier.store.postgres.store import PostgresStore
 from notifier.store.postgres.target import Connection, PostgresTarget, connect, open_pool
 from notifier.store.postgres.tracked import TrackedStateStore
 from notifier.store.protocol import Delivery
@@ -127,3 +128,25 @@ async def test_a_finished_delivery_waits_for_its_outcome_before_it_is_claimed(
         await store.commit(state, events, plan_all(events, RoutingRules()), T0)
     assert [e.kind.value for e in events] == ["finished"]
     assert await claims.claim_due(LATER, 100) == []  # its outcome is not known yet
+
+
+@pytest.mark.parametrize("limit", [1, 100])
+async def test_replicas_claiming_one_recipients_digest_at_once_make_one_digest_of_it(
+    outbox: tuple[PostgresTarget, AsyncConnectionPool[Connection]], limit: int
+) -> None:
+    """All 12 deliveries are someone@example.com's, held for one digest: whichever replica
+    claims it gets all 12 (`limit` counts recipients), the other none, however the two
+    claims interleave."""
+    target, pool = outbox
+    store = PostgresStore(pool, target, term=lambda: 1, claim_lease=60, holder="loop")
+    held = await store.due_deliveries(LATER, 100)
+    await store.hold([d.id for d in held], LATER, LATER)
+    a, b = (DeliveryClaims(pool, target, name, lease=60) for name in ("a", "b"))
+    for _ in range(20):
+        first, second = await asyncio.gather(
+            a.claim_digests(LATER, limit), b.claim_digests(LATER, limit)
+        )
+        assert sorted([len(first), len(second)]) == [0, 12]
+        assert ids(first or second) == ids(held)
+        async with pool.connection() as conn:  # the digest failed to go: free it again
+            await conn.execute("UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL")

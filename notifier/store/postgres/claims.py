@@ -9,8 +9,10 @@ which is always recorded: the message went out, and a repeat must not follow.
 
 Only ready deliveries are claimed (a `finished` one once its outcome is known). Held ones
 are claimed as a recipient's whole digest, once it is due (`claim_digests`), and only when
-no part of that recipient's digest is claimed by another replica. Never touches tracked
-state.
+no part of that recipient's digest is claimed by another replica. Replicas claim digests one
+at a time (a transaction-scoped advisory lock, `DIGEST_LOCK`), so two claiming at the same
+instant never split one recipient's held rows into two digests: the second sees the first's
+claims, committed. Never touches tracked state.
 """
 
 from __future__ import annotations
@@ -41,18 +43,20 @@ _CLAIM: LiteralString = (
     " c.updated_at FROM claimed AS c JOIN events AS e ON e.id = c.event_id"
     " ORDER BY c.next_attempt_at, c.id"
 )
+_DIGEST_LOCK: LiteralString = "SELECT pg_advisory_xact_lock(%s, %s)"
 _CLAIM_DIGESTS: LiteralString = (
-    "WITH claimed AS (UPDATE deliveries SET claimed_by = %(holder)s,"
-    " claimed_until = clock_timestamp() + %(lease)s"
-    " WHERE id IN (SELECT d.id FROM deliveries AS d WHERE d.status = 'held'"
-    " AND (d.channel, d.recipient_key) IN (SELECT channel, recipient_key FROM deliveries"
-    " WHERE status = 'held' AND next_attempt_at <= %(now)s)"
+    "WITH due AS (SELECT DISTINCT channel, recipient_key FROM deliveries AS d"
+    " WHERE d.status = 'held' AND d.next_attempt_at <= %(now)s"
     " AND NOT EXISTS (SELECT 1 FROM deliveries AS x WHERE x.status = 'held'"
     " AND x.channel = d.channel AND x.recipient_key = d.recipient_key"
     " AND x.claimed_until > clock_timestamp())"
-    " ORDER BY d.channel, d.recipient_key, d.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
-    " RETURNING id, event_id, channel, recipient, recipient_key, locale, status, attempts,"
-    " created_at, next_attempt_at, last_error, receipt, pending_since, updated_at)"
+    " ORDER BY channel, recipient_key LIMIT %(limit)s),"
+    " claimed AS (UPDATE deliveries AS d SET claimed_by = %(holder)s,"
+    " claimed_until = clock_timestamp() + %(lease)s FROM due"
+    " WHERE d.status = 'held' AND d.channel = due.channel AND d.recipient_key = due.recipient_key"
+    " RETURNING d.id, d.event_id, d.channel, d.recipient, d.recipient_key, d.locale, d.status,"
+    " d.attempts, d.created_at, d.next_attempt_at, d.last_error, d.receipt, d.pending_since,"
+    " d.updated_at)"
     " SELECT c.id, e.event, c.channel, c.recipient, c.locale, c.status, c.attempts,"
     " c.created_at, c.next_attempt_at, c.last_error, c.receipt, e.completion, c.pending_since,"
     " c.updated_at FROM claimed AS c JOIN events AS e ON e.id = c.event_id"
@@ -77,6 +81,9 @@ _DEAD: LiteralString = (
 )
 _MAX_ERROR_TEXT = 2000
 
+DIGEST_LOCK = (0x4E6F7469, 2)
+"""(classid, objid) of `pg_advisory_xact_lock`, held while a replica claims due digests."""
+
 
 class DeliveryClaims:
     """One replica's claims on the shared outbox. `holder` names the replica (host, pid)."""
@@ -98,10 +105,16 @@ class DeliveryClaims:
         return [delivery_of(row) for row in await self._fetch(_CLAIM, args)]
 
     async def claim_digests(self, now: datetime, limit: int) -> list[Delivery]:
-        """Claim the held deliveries of every recipient whose digest is due (any of its held
-        rows is) and whose digest nobody else holds, grouped by recipient."""
+        """Claim all the held deliveries of up to `limit` recipients whose digest is due (any
+        of its held rows is) and whose digest nobody else holds, grouped by recipient."""
         args = {"holder": self._holder, "lease": self._lease, "now": now, "limit": limit}
-        return [delivery_of(row) for row in await self._fetch(_CLAIM_DIGESTS, args)]
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                await conn.execute(_DIGEST_LOCK, DIGEST_LOCK)
+                cursor = await conn.execute(_CLAIM_DIGESTS, args)
+                return [delivery_of(row) for row in await cursor.fetchall()]
+        except psycopg.Error as exc:
+            raise database_error(self._target, exc) from None
 
     async def mark_sent(self, delivery_ids: Sequence[int], receipt: str, now: datetime) -> int:
         """Recorded whoever holds the claims; how many were still owed."""
