@@ -10,11 +10,11 @@ import hmac
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from notifier.core.events import EventKind, Outcome
 from notifier.core.ips_emails import IpsEmails
 from notifier.core.jobs import JobType
+from notifier.webhook.target import redacted
 
 REDACTED = "***"
 
@@ -200,7 +200,8 @@ class WebhookFormat(StrEnum):
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
     """One `[[webhook]]`. `url` is a Secret: a webhook URL's path or query often is the
-    credential (Slack, Teams), so only `shown_url` (scheme and host) is ever printed."""
+    credential (Slack, Teams), so only `shown_url` (scheme and host, the same as in every log
+    line and error) is ever printed."""
 
     name: str
     url: Secret
@@ -210,7 +211,7 @@ class WebhookConfig:
 
     @property
     def shown_url(self) -> str:
-        return shown_url(self.url.reveal())
+        return redacted(self.url.reveal())
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,15 +247,6 @@ class Config:
 
     def webhook(self, name: str) -> WebhookConfig | None:
         return next((w for w in self.webhooks if w.name == name), None)
-
-
-def shown_url(url: str) -> str:
-    """What of a URL may be printed: its scheme and host (and port); the rest is `***`."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    rest = "/***" if parts.path.strip("/") or parts.query else ""
-    return f"{parts.scheme}://{host}{port}{rest}"
 
 
 def split_listen(listen: str) -> tuple[str, int]:
