@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -315,6 +316,13 @@ async def metric(daemon: DaemonProcess, name: str) -> float | None:
     assert status == 200
     found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
     return float(found.group(1)) if found else None
+
+
+def owed(rig: Rig) -> int:
+    """Deliveries still pending or held in the daemon's store (read beside it, read-only)."""
+    with sqlite3.connect(f"file:{rig.store}?mode=ro", uri=True, timeout=5) as conn:
+        sql = "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'held')"
+        return int(conn.execute(sql).fetchone()[0])
 
 
 class TcpGate:

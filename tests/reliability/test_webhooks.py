@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import random
-import sqlite3
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from tests.reliability.conftest import (
     Rig,
     TcpGate,
     metric,
+    owed,
     record_figure,
     wait_until,
 )
@@ -71,13 +71,6 @@ def mailed(rig: Rig) -> set[str]:
         for m in rig.sink.messages
         if m.message["X-IPS-Job-Event"] == "finished"
     }
-
-
-def owed(rig: Rig) -> int:
-    """Deliveries still pending or held in the daemon's store (read beside it, read-only)."""
-    with sqlite3.connect(f"file:{rig.store}?mode=ro", uri=True, timeout=5) as conn:
-        sql = "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'held')"
-        return int(conn.execute(sql).fetchone()[0])
 
 
 @pytest.fixture
