@@ -154,14 +154,6 @@ def webhook_targets(config: Config) -> list[WebhookTarget]:
     ]
 
 
-def claim_lease(config: Config) -> float:
-    """How long a claimed delivery stays this replica's: longer than its slowest send (a
-    connect and a reply, each within the longest channel timeout), so a live replica never
-    loses a delivery it is sending to another."""
-    longest = max((config.smtp.timeout, *(w.timeout for w in config.webhooks)))
-    return 2 * longest + 30.0
-
-
 def retry_policy(config: Config) -> RetryPolicy:
     return RetryPolicy(max_backoff=config.smtp.max_backoff, max_age=config.smtp.max_age)
 
@@ -212,7 +204,6 @@ async def open_parts(
             url=store_config.url,
             password=store_config.password.reveal(),
             leader_lease=store_config.leader_lease,
-            claim_lease=claim_lease(config),
         ) as opened,
         ips_client(config) as client,
     ):

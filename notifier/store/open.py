@@ -30,7 +30,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -204,11 +204,11 @@ async def open_configured(
     url: str = "",
     password: str = "",
     leader_lease: float = 10.0,
-    claim_lease: float = 90.0,
 ) -> AsyncIterator[OpenedStore]:
     """The configured store (`store.url`, else the file at `store.path`) open for `access`;
-    closed (and unlocked, or left to the next leader) on the way out. `claim_lease`: how
-    long a claimed delivery stays this replica's, longer than the slowest send."""
+    closed (and unlocked, or left to the next leader) on the way out. On PostgreSQL the
+    daemon's claims on deliveries last `leader_lease` too, renewed while it runs: a dead
+    replica's deliveries go to the others as soon as its leadership would."""
     if not url:
         async with open_store(path, access) as sqlite:
             yield OpenedStore(sqlite, SoleReplica(), str(path))
@@ -219,11 +219,11 @@ async def open_configured(
     pool = await _postgres_pool(target, access)
     store = PostgresStore(
         pool, target, term=(lambda: leadership.term) if daemon else (lambda: None),
-        claim_lease=claim_lease,
+        claim_lease=leader_lease,
     )  # fmt: skip
     try:
         if daemon:
-            async with leadership:
+            async with leadership, _claims_kept(store):
                 log.info("store %s open (%s)", target.describe(), access.value)
                 yield OpenedStore(store, leadership, target.describe())
         else:
@@ -231,6 +231,20 @@ async def open_configured(
             yield OpenedStore(store, NotContending(), target.describe())
     finally:
         await store.close()
+
+
+@asynccontextmanager
+async def _claims_kept(store: PostgresStore) -> AsyncIterator[None]:
+    """The daemon's claims renewed while it runs, and those it did not send given back as
+    it stops."""
+    keeper = asyncio.create_task(store.keep_claims(), name="claim renewal")
+    try:
+        yield
+    finally:
+        keeper.cancel()
+        with suppress(asyncio.CancelledError):
+            await keeper
+        await store.release_claims()
 
 
 async def _postgres_pool(target: PostgresTarget, access: Access) -> AsyncConnectionPool[Connection]:

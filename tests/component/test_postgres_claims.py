@@ -150,3 +150,25 @@ async def test_replicas_claiming_one_recipients_digest_at_once_make_one_digest_o
         assert ids(first or second) == ids(held)
         async with pool.connection() as conn:  # the digest failed to go: free it again
             await conn.execute("UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL")
+
+
+async def test_a_running_replica_keeps_its_claims_past_the_lease_and_gives_them_back_as_it_stops(
+    outbox: tuple[PostgresTarget, AsyncConnectionPool[Connection]],
+) -> None:
+    """A send slower than the lease keeps its claim while its replica runs (renewed every
+    quarter lease); a stopping replica hands back what it did not send at once."""
+    target, pool = outbox
+    running = PostgresStore(pool, target, term=lambda: 1, claim_lease=1.5, holder="running")
+    other = DeliveryClaims(pool, target, "other", lease=60)
+    taken = await running.due_deliveries(LATER, 100)
+    assert len(taken) == 12
+    keeper = asyncio.create_task(running.keep_claims())
+    try:
+        watched = time.monotonic()
+        while time.monotonic() - watched < 4.0:  # more than two leases
+            assert await other.claim_due(LATER, 100) == [], "a live replica lost its claims"
+            await asyncio.sleep(0.1)
+    finally:
+        keeper.cancel()
+    await running.release_claims()
+    assert ids(await other.claim_due(LATER, 100)) == ids(taken)

@@ -4,6 +4,9 @@ Owns the claim: a replica takes due, unclaimed deliveries with `FOR UPDATE SKIP 
 two replicas never take the same row, and marks them `claimed_by` itself `claimed_until`
 a lease on the server's clock (the replicas' clocks are never compared). A replica that
 dies holding claims loses them when the lease runs out; another replica then takes them.
+A live replica renews its claims every quarter lease (`renew`), so the lease can be short
+(a dead replica's deliveries wait seconds, not the length of a slow send), and gives back
+what it has not sent when it stops (`release`).
 A result is recorded only by the claim's holder (or on a row nobody claims), except `sent`,
 which is always recorded: the message went out, and a repeat must not follow.
 
@@ -79,6 +82,15 @@ _DEAD: LiteralString = (
     " WHERE id = ANY(%s) AND status IN ('pending', 'held')"
     " AND (claimed_by = %s OR claimed_by IS NULL)"
 )
+_RENEW: LiteralString = (
+    "UPDATE deliveries SET claimed_until = clock_timestamp() + %s"
+    " WHERE claimed_by = %s AND claimed_until > clock_timestamp()"
+    " AND status IN ('pending', 'held')"
+)
+_RELEASE: LiteralString = (
+    "UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL"
+    " WHERE claimed_by = %s AND status IN ('pending', 'held')"
+)
 _MAX_ERROR_TEXT = 2000
 
 DIGEST_LOCK = (0x4E6F7469, 2)
@@ -115,6 +127,20 @@ class DeliveryClaims:
                 return [delivery_of(row) for row in await cursor.fetchall()]
         except psycopg.Error as exc:
             raise database_error(self._target, exc) from None
+
+    @property
+    def lease(self) -> float:
+        return self._lease.total_seconds()
+
+    async def renew(self) -> int:
+        """Extend this replica's claims that have not run out by a lease; how many. A claim
+        that ran out stays lost: another replica may have taken it."""
+        return await self._update(_RENEW, (self._lease, self._holder))
+
+    async def release(self) -> int:
+        """Give back every claim this replica holds (it stops): the others may send them at
+        once. How many."""
+        return await self._update(_RELEASE, (self._holder,))
 
     async def mark_sent(self, delivery_ids: Sequence[int], receipt: str, now: datetime) -> int:
         """Recorded whoever holds the claims; how many were still owed."""

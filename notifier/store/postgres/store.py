@@ -2,17 +2,18 @@
 
 Owns the pool and runs the delivery and operator statements (their texts are outbox.py's);
 the poller's half is tracked.py's (committed under the leadership term) and the claims are
-claims.py's. Mirrors the SQLite
-store's semantics (sqlite.py, outbox.py) statement for statement, with two differences that
-replicas need: due deliveries and due digests are *claimed* (a replica sends only what it
-holds, for `claim_lease` seconds), and a result a replica may no longer record (its claim
-was taken over, or the row was sent by its twin) is logged and left as the database has it.
+claims.py's. Mirrors the SQLite store's semantics (sqlite.py, outbox.py) statement for
+statement, with two differences that replicas need: due deliveries and due digests are
+*claimed* (a replica sends only what it holds, for `claim_lease` seconds, renewed while it
+runs: `keep_claims`), and a result a replica may no longer record (its claim was taken
+over, or the row was sent by its twin) is logged and left as the database has it.
 
 Never decides who leads (leadership.py) and never puts the password in a message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -57,7 +58,7 @@ class PostgresStore:
 
     `term` is the leadership term this replica commits under (None: it does not lead, and
     `commit` is refused); `holder` names the replica in its claims; `claim_lease` is how
-    long a claimed delivery stays this replica's (longer than the slowest send).
+    long a claimed delivery stays this replica's unless renewed (`keep_claims`).
     """
 
     def __init__(
@@ -78,6 +79,29 @@ class PostgresStore:
     @property
     def target(self) -> PostgresTarget:
         return self._target
+
+    async def keep_claims(self) -> None:
+        """Renew this replica's claims every quarter lease, until cancelled: a send however
+        slow keeps its claim, and a dead replica's claims run out within one lease. A renewal
+        that fails (the database away) is tried again at the next quarter."""
+        while True:
+            await asyncio.sleep(self._claims.lease / 4)
+            try:
+                await self._claims.renew()
+            except PostgresError as exc:
+                log.debug("claims not renewed: %s", exc)
+
+    async def release_claims(self) -> None:
+        """Give back the claims of deliveries not sent, as the daemon stops: another replica
+        sends them at once instead of after the lease. A failure is logged: they run out."""
+        try:
+            released = await self._claims.release()
+        except PostgresError as exc:
+            log.warning("claimed deliveries not given back (%s): another replica sends them "
+                        "once their claims run out", exc)  # fmt: skip
+        else:
+            if released:
+                log.info("gave back %d claimed deliveries to the other replicas", released)
 
     # -- the poller's: StateStore --------------------------------------------------------
 
