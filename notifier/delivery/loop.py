@@ -300,6 +300,11 @@ class DeliveryLoop:
             async with gates.sending:
                 if current.stopping():
                     return
+                if not self._store.may_send([d.id for d in deliveries]):
+                    # Its claim may have run out (the shared store did not answer): whoever
+                    # claims it next sends it, this process included.
+                    log.debug("delivery %d: not sent, its claim may have run out", first.id)
+                    return
                 await self._deliver(current, channel, deliveries, message)
 
     async def _deliver(

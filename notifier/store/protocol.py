@@ -155,6 +155,13 @@ class DeliveryStore(Protocol):
         (not in a digest), oldest first: what a digest lists as already sent."""
         ...
 
+    def may_send(self, delivery_ids: Sequence[int]) -> bool:
+        """True while these deliveries (as `due_deliveries` or `due_digests` returned them)
+        are still this process's to send; checked just before each send. Always true on a
+        store of one process; on a shared store false once its claims may have run out, so
+        a replica cut off from the store sends no more of what another may send too."""
+        ...
+
     async def hold(self, delivery_ids: Sequence[int], until: datetime, now: datetime) -> None:
         """Hold these deliveries for their recipient's digest, due at `until`."""
         ...

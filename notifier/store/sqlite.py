@@ -118,6 +118,9 @@ class SqliteStore:
         )
         return await self._run(self._select, sql, (rows.micros(now), limit))
 
+    def may_send(self, delivery_ids: Sequence[int]) -> bool:
+        return True  # one process owns the file: nobody else sends its deliveries
+
     async def burst_history(
         self, recipients: Sequence[Recipient], since: datetime
     ) -> dict[RecipientKey, BurstHistory]:

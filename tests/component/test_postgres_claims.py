@@ -172,3 +172,21 @@ async def test_a_running_replica_keeps_its_claims_past_the_lease_and_gives_them_
         keeper.cancel()
     await running.release_claims()
     assert ids(await other.claim_due(LATER, 100)) == ids(taken)
+
+
+async def test_a_replica_stops_counting_on_its_claims_before_another_can_take_them(
+    outbox: tuple[PostgresTarget, AsyncConnectionPool[Connection]],
+) -> None:
+    """A replica that cannot renew (cut off from the database) must not send what it
+    claimed once another replica may: at every moment, at most one of them may send."""
+    target, pool = outbox
+    cut_off = DeliveryClaims(pool, target, "cut-off", lease=1.0)
+    other = DeliveryClaims(pool, target, "other", lease=60)
+    taken = [d.id for d in await cut_off.claim_due(LATER, 100)]
+    assert len(taken) == 12 and cut_off.may_send(taken)
+    deadline = time.monotonic() + 10
+    while not (retaken := await other.claim_due(LATER, 100)):
+        assert time.monotonic() < deadline, "the claims never came back"
+        await asyncio.sleep(0.02)
+    assert not cut_off.may_send(taken), "both replicas may send the same deliveries"
+    assert ids(retaken) == set(taken) and other.may_send(taken)

@@ -6,7 +6,9 @@ a lease on the server's clock (the replicas' clocks are never compared). A repli
 dies holding claims loses them when the lease runs out; another replica then takes them.
 A live replica renews its claims every quarter lease (`renew`), so the lease can be short
 (a dead replica's deliveries wait seconds, not the length of a slow send), and gives back
-what it has not sent when it stops (`release`).
+what it has not sent when it stops (`release`). It sends a claimed delivery only while its
+own clock says the claim still holds (`may_send`, claimclock.py): a replica cut off from the
+database stops before another can take its claims over.
 A result is recorded only by the claim's holder (or on a row nobody claims), except `sent`,
 which is always recorded: the message went out, and a repeat must not follow.
 
@@ -20,6 +22,7 @@ claims, committed. Never touches tracked state.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import LiteralString
@@ -29,6 +32,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from notifier.core.codec import decode_completion, decode_event
 from notifier.core.routing import ChannelKind, Recipient
+from notifier.store.postgres.claimclock import ClaimClock
 from notifier.store.postgres.target import Connection, PostgresTarget, database_error
 from notifier.store.protocol import Delivery, DeliveryStatus
 
@@ -85,7 +89,7 @@ _DEAD: LiteralString = (
 _RENEW: LiteralString = (
     "UPDATE deliveries SET claimed_until = clock_timestamp() + %s"
     " WHERE claimed_by = %s AND claimed_until > clock_timestamp()"
-    " AND status IN ('pending', 'held')"
+    " AND status IN ('pending', 'held') RETURNING id"
 )
 _RELEASE: LiteralString = (
     "UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL"
@@ -108,13 +112,17 @@ class DeliveryClaims:
         self._target = target
         self._holder = holder
         self._lease = timedelta(seconds=lease)
+        self._clock = ClaimClock(lease)
 
     async def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
         """Claim up to `limit` ready pending deliveries due at `now` that nobody holds,
         oldest due first; they are this replica's until a result is recorded or the lease
         runs out."""
         args = {"holder": self._holder, "lease": self._lease, "now": now, "limit": limit}
-        return [delivery_of(row) for row in await self._fetch(_CLAIM, args)]
+        sent_at = time.monotonic()
+        claimed = [delivery_of(row) for row in await self._fetch(_CLAIM, args)]
+        self._clock.claimed((d.id for d in claimed), sent_at)
+        return claimed
 
     async def claim_digests(self, now: datetime, limit: int) -> list[Delivery]:
         """Claim all the held deliveries of up to `limit` recipients whose digest is due (any
@@ -123,10 +131,17 @@ class DeliveryClaims:
         try:
             async with self._pool.connection() as conn, conn.transaction():
                 await conn.execute(_DIGEST_LOCK, DIGEST_LOCK)
+                sent_at = time.monotonic()
                 cursor = await conn.execute(_CLAIM_DIGESTS, args)
-                return [delivery_of(row) for row in await cursor.fetchall()]
+                claimed = [delivery_of(row) for row in await cursor.fetchall()]
         except psycopg.Error as exc:
             raise database_error(self._target, exc) from None
+        self._clock.claimed((d.id for d in claimed), sent_at)
+        return claimed
+
+    def may_send(self, delivery_ids: Sequence[int]) -> bool:
+        """True while this replica's claims on all of these surely hold (by its own clock)."""
+        return self._clock.may_send(delivery_ids, time.monotonic())
 
     @property
     def lease(self) -> float:
@@ -135,15 +150,24 @@ class DeliveryClaims:
     async def renew(self) -> int:
         """Extend this replica's claims that have not run out by a lease; how many. A claim
         that ran out stays lost: another replica may have taken it."""
-        return await self._update(_RENEW, (self._lease, self._holder))
+        sent_at = time.monotonic()
+        renewed = [
+            int(str(ident)) for (ident,) in await self._fetch(_RENEW, (self._lease, self._holder))
+        ]
+        self._clock.renewed(renewed, sent_at)
+        self._clock.forget_expired(time.monotonic())
+        return len(renewed)
 
     async def release(self) -> int:
         """Give back every claim this replica holds (it stops): the others may send them at
         once. How many."""
-        return await self._update(_RELEASE, (self._holder,))
+        released = await self._update(_RELEASE, (self._holder,))
+        self._clock = ClaimClock(self._lease.total_seconds())
+        return released
 
     async def mark_sent(self, delivery_ids: Sequence[int], receipt: str, now: datetime) -> int:
         """Recorded whoever holds the claims; how many were still owed."""
+        self._clock.done(delivery_ids)
         return await self._update(_SENT, (receipt, now, list(delivery_ids)))
 
     async def mark_retry(
@@ -151,15 +175,17 @@ class DeliveryClaims:
     ) -> int:
         """Recorded for the deliveries this replica still holds; how many."""
         args = (_clip(error), next_attempt_at, now, list(delivery_ids), self._holder)
+        self._clock.done(delivery_ids)
         return await self._update(_RETRY, args)
 
     async def mark_dead(self, delivery_ids: Sequence[int], error: str, now: datetime) -> int:
         """Recorded for the deliveries this replica still holds; how many."""
         args = (_clip(error), now, list(delivery_ids), self._holder)
+        self._clock.done(delivery_ids)
         return await self._update(_DEAD, args)
 
     async def _fetch(
-        self, query: LiteralString, args: dict[str, object]
+        self, query: LiteralString, args: dict[str, object] | tuple[object, ...]
     ) -> list[tuple[object, ...]]:
         try:
             async with self._pool.connection() as conn:

@@ -144,6 +144,10 @@ class PostgresStore:
         """Claimed for this replica, a recipient's whole digest at a time."""
         return await self._claims.claim_digests(now, limit)
 
+    def may_send(self, delivery_ids: Sequence[int]) -> bool:
+        """While this replica's claims on them surely hold, by its own clock."""
+        return self._claims.may_send(delivery_ids)
+
     async def burst_history(
         self, recipients: Sequence[Recipient], since: datetime
     ) -> dict[RecipientKey, BurstHistory]:
