@@ -1,11 +1,11 @@
 """A far end down is visible at once, through a real `notifier run`, and the log stays short.
 
 - The mail server goes away (a TCP gate in front of the sink closes) while many emails are
-  due, for 25 s of retry rounds: one WARNING names the server (host:port) and the error,
-  the retries themselves are DEBUG lines; /readyz answers 503 naming the server within
-  seconds; `notifier_smtp_up` is 0 and the oldest pending delivery ages. Once the server is
-  back: one INFO line says so, /readyz is 200 again, the gauges follow, and every email
-  arrives once.
+  due, for 8 s of retry rounds (25 s in the soak form): one WARNING names the server
+  (host:port) and the error, the retries themselves are DEBUG lines; /readyz answers 503
+  naming the server within seconds; `notifier_smtp_up` is 0 and the oldest pending
+  delivery ages. Once the server is back: one INFO line says so, /readyz is 200 again, the
+  gauges follow, and every email arrives once.
 - A webhook answering 503: one WARNING names it by name and redacted host (never its
   path), /readyz names it, `notifier_webhook_up{webhook="ops"}` is 0 until a post goes
   through.
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 import time
+
+import pytest
 
 from tests.reliability.conftest import (
     COMPANY,
@@ -27,8 +29,10 @@ from tests.reliability.conftest import (
 from tests.reliability.test_outages import observed
 from tests.webhook_receiver import Answer, WebhookReceiver
 
-OUTAGE = 25.0
-"""Seconds the mail server stays away (the issue's measurement: 314 lines in 25 s before)."""
+QUICK_OUTAGE = 8.0
+SOAK_OUTAGE = 25.0
+"""Seconds the mail server stays away: 25 s is the measurement of the release before (314
+lines in 25 s), kept as the soak form; the quick form's 8 s is several retry rounds too."""
 JOBS = 30
 
 
@@ -45,6 +49,20 @@ def lines_after(daemon: DaemonProcess, offset: int) -> list[str]:
 
 
 async def test_a_mail_outage_is_one_warning_a_503_and_one_line_when_it_ends(rig: Rig) -> None:
+    await mail_outage(rig, QUICK_OUTAGE, "mail outage (quick)")
+
+
+@pytest.mark.soak
+async def test_a_long_mail_outage_is_one_warning_a_503_and_one_line_when_it_ends(
+    rig: Rig,
+) -> None:
+    await mail_outage(rig, SOAK_OUTAGE, "mail outage (soak)")
+
+
+async def mail_outage(rig: Rig, outage: float, label: str) -> None:
+    """The server away for `outage` seconds of retry rounds (`smtp.max_backoff` 2 s), then
+    back."""
+    rounds = int(outage // 5)
     gate = TcpGate(rig.sink.port)
     await gate.open()
     daemon = await rig.started(rig.config(smtp={"port": gate.port, "max_backoff": 2}))
@@ -70,12 +88,12 @@ async def test_a_mail_outage_is_one_warning_a_503_and_one_line_when_it_ends(rig:
 
     async def outage_lasted() -> bool:
         retries = await sample(daemon, 'notifier_emails_total{result="retry"}') or 0.0
-        return time.monotonic() - down_at >= OUTAGE and retries >= 5 * JOBS
+        return time.monotonic() - down_at >= outage and retries >= rounds * JOBS
 
-    await wait_until(outage_lasted, OUTAGE + 60, f"{OUTAGE:.0f} s of retry rounds")
+    await wait_until(outage_lasted, outage + 60, f"{outage:.0f} s of retry rounds")
     retries = await sample(daemon, 'notifier_emails_total{result="retry"}') or 0.0
     oldest = await sample(daemon, 'notifier_outbox_oldest_pending_age_seconds{channel="email"}')
-    assert oldest is not None and oldest >= 10, oldest
+    assert oldest is not None and oldest >= outage * 0.4, oldest
     during = lines_after(daemon, offset)
     await gate.open()
     up_at = time.monotonic()
@@ -110,7 +128,8 @@ async def test_a_mail_outage_is_one_warning_a_503_and_one_line_when_it_ends(rig:
     assert await daemon.terminate() == 0
     await gate.close()
     record_figure(
-        f"SMTP outage of {OUTAGE:.0f} s with {JOBS} emails due ({retries:.0f} failed attempts): "
+        f"{label}: SMTP outage of {outage:.0f} s with {JOBS} emails due "
+        f"({retries:.0f} failed attempts): "
         f"{len(during)} log lines in it ({len(delivery_lines)} not about job events, "
         f"{len(warnings)} WARNING); /readyz 503 naming the server {to_503:.1f} s after it went"
     )
