@@ -51,8 +51,10 @@ def test_the_alert_rules_fire_as_their_unit_tests_say() -> None:
 
 
 def _exported() -> set[str]:
-    """Every sample name the daemon's /metrics carries."""
-    text = Metrics().render().decode()
+    """Every sample name the /metrics of a daemon with a webhook configured carries."""
+    metrics = Metrics()
+    metrics.add_webhooks(["ops"])
+    text = metrics.render().decode()
     return {
         re.split(r"[{ ]", line, maxsplit=1)[0]
         for line in text.splitlines()
@@ -110,6 +112,7 @@ def test_the_alerts_cover_what_operators_must_hear_about() -> None:
     for name in (
         "notifier_last_successful_poll_timestamp_seconds",
         "notifier_smtp_up",
+        "notifier_webhook_up",
         "notifier_outbox_oldest_pending_age_seconds",
         "notifier_outbox_dead",
         "notifier_leader",
