@@ -158,7 +158,7 @@ def render_digest(
     """Subject, text and HTML of the digest email, in the single emails' layouts."""
     catalog = summary.catalog
     gettext = translations(catalog).gettext
-    fmt = Formatter.for_catalog(catalog, timezone)
+    fmt = summary.formatter(timezone)
     facts = [
         Fact(summary.group_name(group), fmt.number(count), tone=_TONES.get(group, ""))
         for group, count in summary.counts

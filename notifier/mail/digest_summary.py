@@ -181,13 +181,19 @@ class DigestEntry:
 
 @dataclass(frozen=True, slots=True)
 class DigestSummary:
-    """A digest in one language: `counts` per group (in `SEVERITY` order, non-zero only)."""
+    """A digest in one language: `counts` per group (in `SEVERITY` order, non-zero only).
+    `locale`: the route's locale, whose region the dates and numbers follow (None: the
+    catalog's own formats, since the jobs' regions differ)."""
 
     catalog: str
     subject: str
     entries: tuple[DigestEntry, ...]
     counts: tuple[tuple[str, int], ...]
     all_finished: bool
+    locale: str | None = None
+
+    def formatter(self, timezone: str) -> Formatter:
+        return Formatter.for_job(self.locale, self.catalog, timezone)
 
     def group_name(self, group: str) -> str:
         return status_name(self.catalog, group)
@@ -208,7 +214,7 @@ def summarize(
     if not latest:
         raise ValueError("a digest needs at least one held event")
     catalog = digest_catalog(latest, locale, default_locale)
-    fmt = Formatter.for_catalog(catalog, timezone)
+    fmt = Formatter.for_job(locale, catalog, timezone)  # as DigestSummary.formatter
     entries = sorted(
         (_entry(item, catalog, fmt) for item in latest),
         key=lambda entry: (SEVERITY.index(entry.group), entry.at, entry.name),
@@ -222,6 +228,7 @@ def summarize(
         entries=tuple(entries),
         counts=counts,
         all_finished=all_finished,
+        locale=locale,
     )
 
 

@@ -53,10 +53,12 @@ def notice(
     default_locale: str = "en",
     timezone: str = "UTC",
 ) -> Notice:
-    """The message about `event` in `locale` (a route's), else in the job's own language."""
-    catalog = negotiate_locale(locale or event.job.locale, default_locale)
+    """The message about `event` in `locale` (a route's), else in the job's own language;
+    dates and numbers as that locale's region writes them (en-GB, zh-HK), as in emails."""
+    wanted = locale or event.job.locale
+    catalog = negotiate_locale(wanted, default_locale)
     gettext = translations(catalog).gettext
-    fmt = Formatter.for_catalog(catalog, timezone)
+    fmt = Formatter.for_job(wanted, catalog, timezone)
     status = status_of(event, completion)
     job = event.job
     name = truncate(body_text(job.name or job.original_name or job.job_handle), BODY_NAME_LIMIT)

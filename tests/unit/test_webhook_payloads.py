@@ -189,3 +189,23 @@ def test_a_long_slack_field_is_cut_short_but_never_inside_an_escape() -> None:
     field = next(text for text in shown if text.startswith("*Job*"))
     assert 1_990 < len(field) <= 2_000
     assert field.endswith("&amp;…")
+
+
+@pytest.mark.parametrize(
+    ("locale", "ended"),
+    [("en-US", "Dec 1, 2026, 9:00:00\u00a0AM"), ("en-GB", "1 Dec 2026, 09:00:00")],
+)
+def test_chat_messages_write_dates_as_the_jobs_region_does(locale: str, ended: str) -> None:
+    """As in emails: one English catalog, but a British job's dates are British."""
+    item = held("Spring catalogue", outcome=Outcome.SUCCEEDED, locale=locale)
+    slack = json.dumps(slack_message(item.event, item.completion), ensure_ascii=False)
+    teams = json.dumps(teams_message(item.event, item.completion), ensure_ascii=False)
+    assert ended in slack and ended in teams
+
+
+def test_a_digest_for_a_route_in_a_regional_locale_writes_its_dates_that_way() -> None:
+    items = burst(failed=1, succeeded=2, locale="en-US")
+    british = json.dumps(slack_digest(items, locale="en-GB"), ensure_ascii=False)
+    american = json.dumps(slack_digest(items, locale="en-US"), ensure_ascii=False)
+    assert "1 Dec 2026" in british and "Dec 1, 2026" not in british
+    assert "Dec 1, 2026" in american
