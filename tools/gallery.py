@@ -1,11 +1,13 @@
 """`make gallery`: every sample email, in every catalog, as HTML and text, plus screenshots.
 
 Writes docs/emails/: `<catalog>/<status>.html` and `.txt` for every event and outcome in
-every catalog, PNG screenshots (Debian's chromium, headless) at phone and desktop widths
-for a representative subset, and index.html linking them all. The subset keeps the
-repository small: in every language the failed email (the one with the most to read, at
-both widths) and the stalled one (phone); in English every event and outcome (phone), and
-the failed one in dark mode.
+every catalog, and `<catalog>/digest.*` for a digest of twelve jobs; PNG screenshots (Debian's
+chromium, headless) at phone and desktop widths for a representative subset, and index.html
+linking them all. The subset keeps the repository small: in every language the failed email
+(the one with the most to read, at both widths) and the stalled one (phone); in English
+every event and outcome (phone), and the failed one in dark mode; the digest in English and
+Japanese (phone). tests/unit/test_gallery.py fails when the pages no longer match the
+templates.
 
 Usage: python tools/gallery.py [--no-screenshots] [--out docs/emails]
 """
@@ -23,7 +25,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from notifier.mail.preview import GALLERY_LOCALES, GalleryEmail, gallery
+from notifier.mail.gallery import DIGEST, GALLERY_LOCALES, GalleryEmail, gallery
 
 ROOT = Path(__file__).resolve().parents[1]
 PHONE, DESKTOP = 375, 1024
@@ -48,6 +50,8 @@ def shots(item: GalleryEmail) -> list[tuple[int, bool]]:
     if item.status == "failed":
         dark = [(PHONE, True)] if item.catalog == "en" else []
         return [(PHONE, False), (DESKTOP, False), *dark]
+    if item.status == DIGEST:
+        return [(PHONE, False)] if item.catalog in ("en", "ja") else []
     if item.status == "stalled" or item.catalog == "en":
         return [(PHONE, False)]
     return []
@@ -169,8 +173,9 @@ img {{ display: block; margin-top: 4px; border: 1px solid #eaecf0; }}
 <p>Rendered by <code>make gallery</code> from the sample job of <code>notifier preview</code>,
 configured with <code>notify.reply_to</code> and <code>notify.dmc_url</code>. Screenshots:
 Debian's chromium, headless, at {PHONE} px (phone) and {DESKTOP} px (desktop); the failed
-email in every language at both widths, the stalled one on a phone, and in English every
-email on a phone and the failed one in dark mode.</p>
+email in every language at both widths, the stalled one on a phone, in English every
+email on a phone and the failed one in dark mode, and the digest (twelve jobs, five of them
+already sent one by one) on a phone in English and Japanese.</p>
 <table>
 <tr><th></th>{head}</tr>
 {chr(10).join(rows)}

@@ -6,38 +6,19 @@ configuration, the store or the network.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from notifier.core.events import Completion, Event, EventKind, Outcome, event_id
 from notifier.core.jobs import ActiveJob, JobLog, JobState, JobType, TaskProgress, TaskState
-from notifier.mail.message import OutgoingEmail, build_message
-from notifier.mail.render import Links, render_bodies
+from notifier.mail.message import build_message
+from notifier.mail.render import render_bodies
 
 _Choice = TypeVar("_Choice", EventKind, Outcome)
 
 FORMATS: tuple[str, ...] = ("text", "html", "eml")
 SAMPLE_SENDER = "IPS Jobs <ips-jobs@example.com>"
 SAMPLE_TIMEZONE = "UTC"
-SAMPLE_REPLY_TO = "DMC Team <dmc-team@example.com>"
-SAMPLE_DMC_URL = "https://dmc.example.com/"
-
-# A job locale per catalog, as IPS would report it, for the gallery.
-GALLERY_LOCALES: dict[str, str] = {
-    "en": "en-US",
-    "de": "de-DE",
-    "es": "es-ES",
-    "fr": "fr-FR",
-    "it": "it-IT",
-    "ja": "ja-JP",
-    "ko": "ko-KR",
-    "nl": "nl-NL",
-    "pt_BR": "pt-BR",
-    "sv": "sv-SE",
-    "zh_Hans": "zh-CN",
-    "zh_Hant": "zh-TW",
-}
 
 _STARTED = datetime(2026, 3, 14, 8, 2, 41, tzinfo=UTC)
 _LAST_PROGRESS = datetime(2026, 3, 14, 9, 17, 5, tzinfo=UTC)
@@ -87,42 +68,6 @@ def preview(kind: str, outcome: str | None, locale: str, fmt: str) -> str:
         return message.as_string()
     rendered = render_bodies(event, completion, timezone=SAMPLE_TIMEZONE)
     return rendered.text if fmt == "text" else rendered.html
-
-
-@dataclass(frozen=True, slots=True)
-class GalleryEmail:
-    """One sample email: `status` is the event kind, or the outcome for finished."""
-
-    catalog: str
-    status: str
-    message: OutgoingEmail
-    html: str
-
-
-def gallery(sent: datetime) -> list[GalleryEmail]:
-    """Every event and outcome in every catalog, as configured with a contact and a Dynamic
-    Media Classic link, dated `sent`."""
-    emails = []
-    for catalog, tag in GALLERY_LOCALES.items():
-        for kind in EventKind:
-            outcomes = list(Outcome) if kind is EventKind.FINISHED else [None]
-            for outcome in outcomes:
-                event = sample_event(kind, tag)
-                completion = sample_completion(outcome) if outcome is not None else None
-                message = build_message(
-                    event,
-                    completion,
-                    sender=SAMPLE_SENDER,
-                    timezone=SAMPLE_TIMEZONE,
-                    reply_to=SAMPLE_REPLY_TO,
-                    dmc_url=SAMPLE_DMC_URL,
-                    date=sent,
-                )
-                links = Links(contact="dmc-team@example.com", dmc_url=SAMPLE_DMC_URL)
-                html = render_bodies(event, completion, timezone=SAMPLE_TIMEZONE, links=links).html
-                status = outcome.value if outcome is not None else kind.value
-                emails.append(GalleryEmail(catalog, status, message, html))
-    return emails
 
 
 def sample_job(kind: EventKind, locale: str | None) -> ActiveJob:
