@@ -1,8 +1,9 @@
-"""The delivery and operator halves of the store, the same on SQLite and PostgreSQL: what the
-delivery loop takes, what it records, and what `notifier outbox` sees and changes.
+"""The delivery and operator halves of the store, the same on every store: what the delivery
+loop takes, what it records, and what `notifier outbox` sees and changes.
 
 A delivery a store returns as due is not asked for again before it is recorded: PostgreSQL
-claims it for this replica (another call gets the rest), SQLite's one process needs no claim.
+claims it for this replica (another call gets the rest); SQLite's one process, and the
+in-memory store's, need no claim.
 """
 
 from __future__ import annotations
