@@ -41,16 +41,18 @@ _CLAIM: LiteralString = (
     " c.updated_at FROM claimed AS c JOIN events AS e ON e.id = c.event_id"
     " ORDER BY c.next_attempt_at, c.id"
 )
-_CLAIM_DIGESTS: LiteralString = (
-    "WITH claimed AS (UPDATE deliveries SET claimed_by = %(holder)s,"
+_CLAIM_DIGESTS: LiteralString = (  # `limit` counts recipients: a digest is all of its rows
+    "WITH due AS (SELECT DISTINCT r.channel, r.recipient_key FROM deliveries AS r"
+    " WHERE r.status = 'held' AND r.next_attempt_at <= %(now)s"
+    " AND NOT EXISTS (SELECT 1 FROM deliveries AS x WHERE x.status = 'held'"
+    " AND x.channel = r.channel AND x.recipient_key = r.recipient_key"
+    " AND x.claimed_until > clock_timestamp())"
+    " ORDER BY r.channel, r.recipient_key LIMIT %(limit)s),"
+    " claimed AS (UPDATE deliveries SET claimed_by = %(holder)s,"
     " claimed_until = clock_timestamp() + %(lease)s"
     " WHERE id IN (SELECT d.id FROM deliveries AS d WHERE d.status = 'held'"
-    " AND (d.channel, d.recipient_key) IN (SELECT channel, recipient_key FROM deliveries"
-    " WHERE status = 'held' AND next_attempt_at <= %(now)s)"
-    " AND NOT EXISTS (SELECT 1 FROM deliveries AS x WHERE x.status = 'held'"
-    " AND x.channel = d.channel AND x.recipient_key = d.recipient_key"
-    " AND x.claimed_until > clock_timestamp())"
-    " ORDER BY d.channel, d.recipient_key, d.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+    " AND (d.channel, d.recipient_key) IN (SELECT channel, recipient_key FROM due)"
+    " ORDER BY d.channel, d.recipient_key, d.id FOR UPDATE SKIP LOCKED)"
     " RETURNING id, event_id, channel, recipient, recipient_key, locale, status, attempts,"
     " created_at, next_attempt_at, last_error, receipt, pending_since, updated_at)"
     " SELECT c.id, e.event, c.channel, c.recipient, c.locale, c.status, c.attempts,"
@@ -98,8 +100,9 @@ class DeliveryClaims:
         return [delivery_of(row) for row in await self._fetch(_CLAIM, args)]
 
     async def claim_digests(self, now: datetime, limit: int) -> list[Delivery]:
-        """Claim the held deliveries of every recipient whose digest is due (any of its held
-        rows is) and whose digest nobody else holds, grouped by recipient."""
+        """Claim the held deliveries of up to `limit` recipients whose digest is due (any of
+        its held rows is) and whose digest nobody else holds: all of each one's held rows,
+        however many, grouped by recipient."""
         args = {"holder": self._holder, "lease": self._lease, "now": now, "limit": limit}
         return [delivery_of(row) for row in await self._fetch(_CLAIM_DIGESTS, args)]
 
