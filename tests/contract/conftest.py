@@ -1,35 +1,30 @@
-"""One contract, every store: the `store` fixture opens the same tests on SQLite, PostgreSQL
-(the private server of tests/postgres.py) and the in-memory store (tests/memory_store.py).
+"""One contract, every store: the same tests run on SQLite, PostgreSQL (the private server of
+tests/postgres.py) and the in-memory store (tests/memory_store.py), each implementing the
+whole protocol (poller, delivery loop, operator).
 
-The in-memory store covers the poller's half only (`StateStore`): the delivery and operator
-halves (`full_store`) run on SQLite and PostgreSQL, the two stores a daemon can open.
-
-A `Harness` opens (and reopens) one store and reads what it holds behind the protocol's back
-(the deliveries owed), so that a test sees what a restarted daemon would find.
+A `Harness` (the `store` fixture) opens (and reopens) one store and reads what it holds
+behind the protocol's back (the deliveries owed), so that a test sees what a restarted
+daemon would find; `full_store` is that store, opened once.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
 
 import psycopg
 import pytest
 
-from notifier.core.events import Event
-from notifier.core.state import TrackedState
 from notifier.store.postgres.schema import migrate
 from notifier.store.postgres.store import PostgresStore
 from notifier.store.postgres.target import PostgresTarget, connect, open_pool
-from notifier.store.postgres.tracked import TrackedStateStore
 from notifier.store.protocol import DeliveryStatus, Store
 from notifier.store.sqlite import SqliteStore
 from tests import postgres
-from tests.memory_store import MemoryRows, MemoryStore
+from tests.memory_rows import MemoryRows
+from tests.memory_store import MemoryStore
 
 Owed = tuple[str, str]
 
@@ -40,34 +35,26 @@ class Backend(StrEnum):
     MEMORY = "memory"
 
 
-class TrackedStore(Protocol):
-    """The poller's half of the store, which every backend implements today."""
-
-    async def load_state(self) -> TrackedState: ...
-
-    async def commit(self, state: TrackedState, events: Sequence[Event], now: datetime) -> None: ...
-
-
 @dataclass(slots=True)
 class Harness:
     backend: Backend
-    _open: Callable[[], Awaitable[tuple[TrackedStore, Callable[[], Awaitable[None]]]]]
+    _open: Callable[[], Awaitable[Store]]
     _owed: Callable[[], Awaitable[list[Owed]]]
-    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    _opened: list[Store] = field(default_factory=list)
 
-    async def open(self) -> TrackedStore:
+    async def open(self) -> Store:
         """Open the store (again): what a starting daemon sees."""
-        store, close = await self._open()
-        self._closers.append(close)
-        return store
+        opened = await self._open()
+        self._opened.append(opened)
+        return opened
 
     async def owed(self) -> list[Owed]:
         """(event id, recipient) of every delivery in the outbox, in the order added."""
         return await self._owed()
 
     async def close(self) -> None:
-        for close in reversed(self._closers):
-            await close()
+        for opened in reversed(self._opened):
+            await opened.close()
 
 
 @pytest.fixture(params=list(Backend))
@@ -86,9 +73,8 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 def _sqlite(path: Path) -> Harness:
-    async def open_() -> tuple[TrackedStore, Callable[[], Awaitable[None]]]:
-        store = await SqliteStore.open(path)
-        return store, store.close
+    async def open_() -> Store:
+        return await SqliteStore.open(path)
 
     async def owed() -> list[Owed]:
         store = await SqliteStore.open(path)
@@ -107,9 +93,9 @@ async def _postgres(database: postgres.Database) -> Harness:
         await migrate(conn, target.describe())
         await conn.execute("UPDATE leadership SET term = 1")  # as if this replica led
 
-    async def open_() -> tuple[TrackedStore, Callable[[], Awaitable[None]]]:
-        pool = await open_pool(target, size=2, connect_within=5)
-        return TrackedStateStore(pool, target, term=lambda: 1), pool.close
+    async def open_() -> Store:
+        pool = await open_pool(target, size=4, connect_within=5)
+        return PostgresStore(pool, target, term=lambda: 1, claim_lease=60, holder="contract")
 
     async def owed() -> list[Owed]:
         async with await psycopg.AsyncConnection.connect(database.conninfo) as conn:
@@ -122,31 +108,16 @@ async def _postgres(database: postgres.Database) -> Harness:
 def _memory() -> Harness:
     rows = MemoryRows()
 
-    async def open_() -> tuple[TrackedStore, Callable[[], Awaitable[None]]]:
-        store = MemoryStore(rows)
-        return store, store.close
+    async def open_() -> Store:
+        return MemoryStore(rows)
 
     async def owed() -> list[Owed]:
-        return [(p.event_id, p.recipient.address) for p in rows.outbox.values()]
+        return [(d.event_id, d.recipient.address) for d in rows.deliveries.values()]
 
     return Harness(Backend.MEMORY, open_, owed)
 
 
-@pytest.fixture(params=[Backend.SQLITE, Backend.POSTGRES])
-async def full_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    """The whole protocol (poller, delivery, operator) on each store a daemon can open."""
-    opened: Store
-    if request.param is Backend.SQLITE:
-        opened = await SqliteStore.open(tmp_path / "notifier.sqlite3")
-    else:
-        database: postgres.Database = request.getfixturevalue("postgres_db")
-        target = PostgresTarget(database.url, database.password)
-        async with await connect(target, connect_within=5) as conn:
-            await migrate(conn, target.describe())
-            await conn.execute("UPDATE leadership SET term = 1")  # as if this replica led
-        pool = await open_pool(target, size=4, connect_within=5)
-        opened = PostgresStore(pool, target, term=lambda: 1, claim_lease=60, holder="contract")
-    try:
-        yield opened
-    finally:
-        await opened.close()
+@pytest.fixture
+async def full_store(store: Harness) -> Store:
+    """The whole protocol (poller, delivery loop, operator) on each store, opened once."""
+    return await store.open()

@@ -1,5 +1,5 @@
-"""What `notifier outbox`, the status line and digests read of the outbox, the same on SQLite
-and PostgreSQL: one delivery, a query by status, recipient, job and age, the oldest owed one
+"""What `notifier outbox`, the status line and digests read of the outbox, the same on every
+store: one delivery, a query by status, recipient, job and age, the oldest owed one
 per channel, what was sent singly, and what dropping and pruning dead letters do."""
 
 from __future__ import annotations

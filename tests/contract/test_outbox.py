@@ -1,8 +1,9 @@
-"""The delivery and operator halves of the store, the same on SQLite and PostgreSQL: what the
-delivery loop takes, what it records, and what `notifier outbox` sees and changes.
+"""The delivery and operator halves of the store, the same on every store: what the delivery
+loop takes, what it records, and what `notifier outbox` sees and changes.
 
 A delivery a store returns as due is not asked for again before it is recorded: PostgreSQL
-claims it for this replica (another call gets the rest), SQLite's one process needs no claim.
+claims it for this replica (another call gets the rest); SQLite's one process, and the
+in-memory store's, need no claim.
 """
 
 from __future__ import annotations
@@ -72,6 +73,17 @@ async def test_a_delivery_goes_through_a_retry_to_sent_with_its_receipt(full_sto
     (sent,) = await store.list_deliveries([DeliveryStatus.SENT])
     assert (sent.receipt, sent.attempts) == ("<abc@notifier>", 2)
     assert await store.due_deliveries(LATER + timedelta(days=1), limit=10) == []
+
+
+async def test_what_a_store_returns_as_due_may_be_sent_until_its_result_is_recorded(
+    full_store: Store,
+) -> None:
+    store = full_store
+    await started_jobs(store, "A", "B")
+    first, second = await store.due_deliveries(LATER, limit=10)
+    assert store.may_send([first.id, second.id])
+    await store.mark_sent([first.id], "<a@notifier>", LATER)
+    assert store.may_send([second.id])
 
 
 async def test_the_backlog_is_due_at_once_when_the_far_end_is_back(full_store: Store) -> None:

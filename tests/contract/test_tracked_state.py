@@ -10,7 +10,8 @@ from notifier.core.events import Event, EventKind
 from notifier.core.jobs import ActiveJob, JobState, JobType
 from notifier.core.routing import ChannelKind, Recipient, Route, RoutingRules, plan_all
 from notifier.core.state import TrackedState
-from tests.contract.conftest import Harness, Owed, TrackedStore
+from notifier.store.protocol import Store
+from tests.contract.conftest import Harness, Owed
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 RULES = DiffRules()
@@ -30,7 +31,7 @@ def poll(state: TrackedState, minutes: int, *jobs: ActiveJob) -> tuple[TrackedSt
     return diff(state, Snapshot({"47": list(jobs)}), T0 + timedelta(minutes=minutes), RULES)
 
 
-async def commit(store: TrackedStore, state: TrackedState, events: list[Event]) -> None:
+async def commit(store: Store, state: TrackedState, events: list[Event]) -> None:
     """Commit as the poller does: the state, the events and the deliveries routing plans."""
     await store.commit(state, events, plan_all(events, ROUTING), T0)
 
