@@ -125,7 +125,7 @@ class MemoryStore:
         def held(row: OutboxRow) -> OutboxRow:
             return replace(row, status=DeliveryStatus.HELD, next_attempt_at=instant(until))
 
-        self._mark(delivery_ids, now, held, only=DeliveryStatus.PENDING)
+        self._mark(delivery_ids, now, held, only=(DeliveryStatus.PENDING,))
 
     async def mark_sent(self, delivery_ids: Sequence[int], receipt: str, now: datetime) -> None:
         def sent(row: OutboxRow) -> OutboxRow:
@@ -133,7 +133,7 @@ class MemoryStore:
                 row, status=DeliveryStatus.SENT, receipt=receipt, attempts=row.attempts + 1
             )
 
-        self._mark(delivery_ids, now, sent)
+        self._mark(delivery_ids, now, sent, only=(*OWED, DeliveryStatus.DEAD))
 
     async def mark_retry(
         self, delivery_ids: Sequence[int], error: str, next_attempt_at: datetime, now: datetime
@@ -146,7 +146,7 @@ class MemoryStore:
                 next_attempt_at=instant(next_attempt_at),
             )
 
-        self._mark(delivery_ids, now, failed)
+        self._mark(delivery_ids, now, failed, only=OWED)
 
     async def mark_dead(self, delivery_ids: Sequence[int], error: str, now: datetime) -> None:
         def dead(row: OutboxRow) -> OutboxRow:
@@ -154,13 +154,13 @@ class MemoryStore:
                 row, status=DeliveryStatus.DEAD, attempts=row.attempts + 1, last_error=_clip(error)
             )
 
-        self._mark(delivery_ids, now, dead)
+        self._mark(delivery_ids, now, dead, only=OWED)
 
     async def mark_skipped(self, delivery_id: int, reason: str, now: datetime) -> None:
         def skipped(row: OutboxRow) -> OutboxRow:
             return replace(row, status=DeliveryStatus.SKIPPED, last_error=_clip(reason))
 
-        self._mark([delivery_id], now, skipped)
+        self._mark([delivery_id], now, skipped, only=OWED)
 
     async def reschedule_pending(
         self, now: datetime, channel: ChannelKind, recipient: str | None = None
@@ -258,17 +258,16 @@ class MemoryStore:
         ids: Sequence[int],
         now: datetime,
         change: Callable[[OutboxRow], OutboxRow],
-        only: DeliveryStatus | None = None,
+        only: tuple[DeliveryStatus, ...],
     ) -> None:
-        """Change these deliveries (those in status `only`, when given), each of which must
-        be there: as with SQLite, those found are changed and all named in the error."""
+        """Change those of these deliveries in a status of `only`; as with SQLite, an id not
+        in the store is an error (all the missing named), one in another status is left."""
         rows, at = self._rows, instant(now)
         found = [rows.deliveries[i] for i in dict.fromkeys(ids) if i in rows.deliveries]
-        found = [row for row in found if only is None or row.status is only]
-        rows.replace(replace(change(row), updated_at=at) for row in found)
-        if len(found) != len(ids):
-            listed = ", ".join(str(i) for i in ids)
-            raise StoreError(f"store {NAME} has no delivery {listed}")
+        rows.replace(replace(change(r), updated_at=at) for r in found if r.status in only)
+        missing = [str(i) for i in dict.fromkeys(ids) if i not in rows.deliveries]
+        if missing:
+            raise StoreError(f"store {NAME} has no delivery {', '.join(missing)}")
 
 
 def _made_ready(

@@ -12,8 +12,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from notifier.store.protocol import StoreError
-
 Updates = list[tuple[str, tuple[Any, ...]]]
 Runner = Callable[[Updates], Awaitable[list[int]]]
 """Runs the updates in one transaction on the store's thread; each one's row count."""
@@ -23,25 +21,23 @@ Runner = Callable[[Updates], Awaitable[list[int]]]
 class _Mark:
     sql: str
     args: tuple[Any, ...]
-    rows: int
-    done: asyncio.Future[None]
+    done: asyncio.Future[int]
 
 
 class MarkQueue:
-    def __init__(self, run: Runner, name: str) -> None:
+    def __init__(self, run: Runner) -> None:
         self._run = run
-        self._name = name
         self._pending: list[_Mark] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def mark(self, sql: str, args: tuple[Any, ...], rows: int) -> None:
-        """Run one UPDATE that must change `rows` rows (its ids are the last `rows` args),
-        committed with the marks other tasks asked for meanwhile."""
-        mark = _Mark(sql, args, rows, asyncio.get_running_loop().create_future())
+    async def mark(self, sql: str, args: tuple[Any, ...]) -> int:
+        """Run one UPDATE, committed with the marks other tasks asked for meanwhile; how
+        many rows it changed (the caller tells a missing row from one in another status)."""
+        mark = _Mark(sql, args, asyncio.get_running_loop().create_future())
         self._pending.append(mark)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name="store-marks")
-        await mark.done
+        return await mark.done
 
     async def drain(self) -> None:
         """Wait until every mark taken so far is written (or failed)."""
@@ -62,18 +58,14 @@ class MarkQueue:
                     mark.done.cancel()
                 raise
             for mark, count in zip(batch, counts, strict=True):
-                if count == mark.rows:
-                    _settle(mark.done, None)
-                else:
-                    ids = ", ".join(str(i) for i in mark.args[-mark.rows :])
-                    _settle(mark.done, StoreError(f"store {self._name} has no delivery {ids}"))
+                _settle(mark.done, count)
 
 
-def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+def _settle(done: asyncio.Future[int], result: int | Exception) -> None:
     """Resolve a mark's future, unless its caller stopped waiting (cancelled)."""
     if done.done():
         return
-    if error is None:
-        done.set_result(None)
+    if isinstance(result, Exception):
+        done.set_exception(result)
     else:
-        done.set_exception(error)
+        done.set_result(result)

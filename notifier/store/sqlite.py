@@ -14,6 +14,7 @@ differ from it, then replaces it, once the transaction is durable.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sqlite3
@@ -44,6 +45,9 @@ from notifier.store.transaction import Transaction, store_error
 
 log = logging.getLogger(__name__)
 
+_OWED = "'pending', 'held'"
+"""The statuses a result may still change: an operator's drop (dead) wins over it."""
+
 T = TypeVar("T")
 
 DROPPED_BY_OPERATOR = "dropped by operator"
@@ -59,7 +63,7 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._committed = TrackedState()
         self._closed = False
-        self._marks = MarkQueue(partial(self._run, self._update_rows), str(path))
+        self._marks = MarkQueue(partial(self._run, self._update_rows))
 
     @classmethod
     async def open(cls, path: str | Path, *, max_pages: int | None = None) -> SqliteStore:
@@ -143,14 +147,17 @@ class SqliteStore:
 
     async def hold(self, delivery_ids: Sequence[int], until: datetime, now: datetime) -> None:
         sql = "UPDATE deliveries SET status = 'held', next_attempt_at = ?, updated_at = ?"
-        await self._mark(sql, (rows.micros(until), rows.micros(now)), delivery_ids, "'pending'")
+        args = (rows.micros(until), rows.micros(now))
+        await self._mark(sql, args, delivery_ids, "'pending'", "held")
 
     async def mark_sent(self, delivery_ids: Sequence[int], receipt: str, now: datetime) -> None:
         sql = (
             "UPDATE deliveries SET status = 'sent', receipt = ?, attempts = attempts + 1,"
             " updated_at = ?"
         )
-        await self._mark(sql, (receipt, rows.micros(now)), delivery_ids)
+        # Recorded even over an operator's drop made while it was on the wire: it went out.
+        args = (receipt, rows.micros(now))
+        await self._mark(sql, args, delivery_ids, "'pending', 'held', 'dead'", "sent")
 
     async def mark_retry(
         self, delivery_ids: Sequence[int], error: str, next_attempt_at: datetime, now: datetime
@@ -160,18 +167,19 @@ class SqliteStore:
             " next_attempt_at = ?, updated_at = ?"
         )
         args = (_error(error), rows.micros(next_attempt_at), rows.micros(now))
-        await self._mark(sql, args, delivery_ids)
+        await self._mark(sql, args, delivery_ids, _OWED, "to retry")
 
     async def mark_dead(self, delivery_ids: Sequence[int], error: str, now: datetime) -> None:
         sql = (
             "UPDATE deliveries SET status = 'dead', attempts = attempts + 1, last_error = ?,"
             " updated_at = ?"
         )
-        await self._mark(sql, (_error(error), rows.micros(now)), delivery_ids)
+        await self._mark(sql, (_error(error), rows.micros(now)), delivery_ids, _OWED, "dead")
 
     async def mark_skipped(self, delivery_id: int, reason: str, now: datetime) -> None:
         sql = "UPDATE deliveries SET status = 'skipped', last_error = ?, updated_at = ?"
-        await self._mark(sql, (_error(reason), rows.micros(now)), [delivery_id])
+        args = (_error(reason), rows.micros(now))
+        await self._mark(sql, args, [delivery_id], _OWED, "skipped")
 
     async def reschedule_pending(
         self, now: datetime, channel: ChannelKind, recipient: str | None = None
@@ -264,14 +272,26 @@ class SqliteStore:
             self._executor.shutdown(wait=False)
 
     async def _mark(
-        self, sql: str, args: tuple[Any, ...], ids: Sequence[int], status: str = ""
+        self, sql: str, args: tuple[Any, ...], ids: Sequence[int], status: str, what: str
     ) -> None:
-        """Update deliveries (`sql` is an UPDATE ... SET without WHERE; `status`, when given,
-        is the SQL list of statuses they must be in), committed with the marks of others."""
-        where = f" WHERE id IN ({', '.join('?' * len(ids))})"
-        if status:
-            where += f" AND status IN ({status})"
-        await self._marks.mark(sql + where, (*args, *ids), len(ids))
+        """Update the deliveries among `ids` in `status` (the SQL list of statuses), committed
+        with the marks of others. An id not in the store is an error; one in another status
+        (an operator dropped it meanwhile) is left as it is, and logged."""
+        wanted = list(dict.fromkeys(ids))
+        where = f" WHERE id IN ({', '.join('?' * len(wanted))}) AND status IN ({status})"
+        changed = await self._marks.mark(sql + where, (*args, *wanted))
+        if changed < len(wanted):
+            await self._check_marked(wanted, what)
+
+    async def _check_marked(self, ids: list[int], what: str) -> None:
+        known = await self._run(self._known, ids)
+        missing = [str(i) for i in ids if i not in known]
+        if missing:
+            raise StoreError(f"store {self._path} has no delivery {', '.join(missing)}")
+        log.warning(
+            "deliveries %s not marked %s: no longer owed (an operator dropped them meanwhile)",
+            ", ".join(str(i) for i in ids), what,
+        )  # fmt: skip
 
     # -- on the worker thread ------------------------------------------------------------
 
@@ -347,6 +367,10 @@ class SqliteStore:
     def _select(self, where: str, args: tuple[Any, ...]) -> list[Delivery]:
         cursor = self._connection().execute(f"{rows.DELIVERY_SELECT} WHERE {where}", args)
         return [rows.delivery(row) for row in cursor]
+
+    def _known(self, ids: list[int]) -> set[int]:
+        sql = "SELECT id FROM deliveries WHERE id IN (SELECT value FROM json_each(?))"
+        return {int(ident) for (ident,) in self._connection().execute(sql, (json.dumps(ids),))}
 
     def _update(self, sql: str, args: tuple[Any, ...]) -> int:
         conn = self._connection()

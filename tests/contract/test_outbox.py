@@ -199,6 +199,30 @@ async def test_held_deliveries_go_out_as_one_digest_when_it_is_due(full_store: S
     assert history[someone.key].held_until is None
 
 
+async def test_an_operators_drop_during_a_send_wins_over_its_retry_but_not_over_its_send(
+    full_store: Store,
+) -> None:
+    """Three emails on the wire when the operator drops them (`notifier outbox drop`): the
+    drop stands against a retry, a death or a skip recorded after it; a send that went out
+    is recorded sent, with its receipt, because it was."""
+    store = full_store
+    await started_jobs(store, "A", "B", "C", "D")
+    a, b, c, d = await store.due_deliveries(LATER, limit=10)
+    for delivery in (a, b, c, d):
+        assert await store.drop(delivery.id, LATER)
+    await store.mark_retry([a.id], "421 try later", LATER + timedelta(minutes=10), LATER)
+    await store.mark_dead([b.id], "550 no such user", LATER)
+    await store.mark_skipped(c.id, "not notified", LATER)
+    await store.mark_sent([d.id], "<d@notifier>", LATER)
+    found = {x.id: x for x in await store.list_deliveries(list(DeliveryStatus))}
+    for dropped in (a, b, c):
+        assert (found[dropped.id].status, found[dropped.id].last_error) == (
+            DeliveryStatus.DEAD,
+            "dropped by operator",
+        )
+    assert (found[d.id].status, found[d.id].receipt) == (DeliveryStatus.SENT, "<d@notifier>")
+
+
 async def test_marking_a_delivery_that_does_not_exist_is_an_error(full_store: Store) -> None:
     with pytest.raises(StoreError, match="no delivery 4242"):
         await full_store.mark_sent([4242], "<x@y>", T0)

@@ -9,8 +9,9 @@ A live replica renews its claims every quarter lease (`renew`), so the lease can
 what it has not sent when it stops (`release`). It sends a claimed delivery only while its
 own clock says the claim still holds (`may_send`, claimclock.py): a replica cut off from the
 database stops before another can take its claims over.
-A result is recorded only by the claim's holder (or on a row nobody claims), except `sent`,
-which is always recorded: the message went out, and a repeat must not follow.
+A result is recorded only by the claim's holder (or on a row nobody claims), and only on a
+delivery still owed (an operator's drop wins), except `sent`, which is recorded whoever
+holds it and over a drop: the message went out, and a repeat must not follow.
 
 Only ready deliveries are claimed (a `finished` one once its outcome is known). Held ones
 are claimed as a recipient's whole digest, once it is due (`claim_digests`), and only when
@@ -72,7 +73,7 @@ _CLAIM_DIGESTS: LiteralString = (
 _SENT: LiteralString = (
     "UPDATE deliveries SET status = 'sent', receipt = %s, attempts = attempts + 1,"
     " updated_at = %s, claimed_by = NULL, claimed_until = NULL"
-    " WHERE id = ANY(%s) AND status IN ('pending', 'held')"
+    " WHERE id = ANY(%s) AND status IN ('pending', 'held', 'dead')"
 )
 _RETRY: LiteralString = (
     "UPDATE deliveries SET attempts = attempts + 1, last_error = %s, next_attempt_at = %s,"

@@ -34,7 +34,7 @@ HOLD: LiteralString = (
 )
 SKIPPED: LiteralString = (
     "UPDATE deliveries SET status = 'skipped', last_error = %s, updated_at = %s,"
-    " claimed_by = NULL, claimed_until = NULL WHERE id = ANY(%s)"
+    " claimed_by = NULL, claimed_until = NULL WHERE id = ANY(%s) AND status IN ('pending', 'held')"
 )
 RESCHEDULE: LiteralString = (
     "UPDATE deliveries SET next_attempt_at = %s, updated_at = %s"

@@ -313,7 +313,8 @@ class PostgresStore:
             listed = ", ".join(str(i) for i in missing)
             raise PostgresError(f"store {self._target.describe()} has no delivery {listed}")
         log.warning(
-            "deliveries %s not recorded %s: another replica holds or has sent them",
+            "deliveries %s not marked %s: no longer this replica's (another replica took them "
+            "over or sent them, or an operator dropped them meanwhile)",
             ", ".join(str(i) for i in ids), what,
         )  # fmt: skip
 
