@@ -91,6 +91,7 @@ class MemoryStore:
             for row in self._rows.deliveries.values()
             if row.status is DeliveryStatus.PENDING and row.ready and row.next_attempt_at <= at
         ]
+        due.sort(key=lambda row: (row.next_attempt_at, row.id))  # the longest due first
         return self._rows.read(due[:limit])
 
     async def due_digests(self, now: datetime, limit: int) -> list[Delivery]:

@@ -135,7 +135,8 @@ class DeliveryStore(Protocol):
         ...
 
     async def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
-        """Ready pending deliveries whose next attempt is due, oldest first."""
+        """Ready pending deliveries whose next attempt is due, the longest due first (by
+        next attempt, then as created)."""
         ...
 
     async def due_digests(self, now: datetime, limit: int) -> list[Delivery]:

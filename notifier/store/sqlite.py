@@ -109,7 +109,8 @@ class SqliteStore:
 
     async def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
         sql = (
-            "d.status = 'pending' AND d.ready = 1 AND d.next_attempt_at <= ? ORDER BY d.id LIMIT ?"
+            "d.status = 'pending' AND d.ready = 1 AND d.next_attempt_at <= ?"
+            " ORDER BY d.next_attempt_at, d.id LIMIT ?"
         )
         return await self._run(self._select, sql, (rows.micros(now), limit))
 

@@ -242,3 +242,15 @@ async def test_old_sent_and_skipped_deliveries_are_pruned_and_owed_ones_kept(
     assert await store.prune(T0 + timedelta(days=30)) == 2
     assert [d.id for d in await store.list_deliveries(list(DeliveryStatus))] == [pending.id]
     await store.check_writable()
+
+
+async def test_the_longest_due_go_first(full_store: Store) -> None:
+    """A delivery retried sooner is due before one created earlier but put off longer."""
+    store = full_store
+    await started_jobs(store, "A", "B", "C")
+    a, b, c = await store.due_deliveries(LATER, limit=10)
+    await store.mark_retry([a.id], "421 try later", LATER + timedelta(minutes=30), LATER)
+    await store.mark_retry([b.id], "421 try later", LATER + timedelta(minutes=10), LATER)
+    await store.mark_retry([c.id], "421 try later", LATER + timedelta(minutes=1), LATER)
+    later = LATER + timedelta(hours=1)
+    assert [d.id for d in await store.due_deliveries(later, limit=10)] == [c.id, b.id, a.id]
