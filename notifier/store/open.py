@@ -216,7 +216,7 @@ async def open_configured(
     target = PostgresTarget(url, password)
     leadership = Leadership(target, lease=Lease(leader_lease))
     daemon = access is Access.DAEMON
-    pool = await _postgres_pool(target, access)
+    pool = await _postgres_pool(target, access, leadership.lease)
     store = PostgresStore(
         pool, target, term=(lambda: leadership.term) if daemon else (lambda: None),
         claim_lease=leader_lease,
@@ -247,7 +247,9 @@ async def _claims_kept(store: PostgresStore) -> AsyncIterator[None]:
         await store.release_claims()
 
 
-async def _postgres_pool(target: PostgresTarget, access: Access) -> AsyncConnectionPool[Connection]:
+async def _postgres_pool(
+    target: PostgresTarget, access: Access, lease: Lease
+) -> AsyncConnectionPool[Connection]:
     """The pool, once the schema is this notifier's: the daemon migrates it; a command
     beside the daemons refuses an older one (only the daemon migrates)."""
     async with await connect(target, connect_within=CONNECT_WITHIN) as conn:
@@ -262,4 +264,5 @@ async def _postgres_pool(target: PostgresTarget, access: Access) -> AsyncConnect
                     "starts with this version. Start `notifier run` first, then run this "
                     "command again"
                 )
-    return await open_pool(target, size=POOL_SIZE, connect_within=CONNECT_WITHIN)
+    settings = lease.pool_settings() if access is Access.DAEMON else None
+    return await open_pool(target, size=POOL_SIZE, connect_within=CONNECT_WITHIN, settings=settings)

@@ -13,13 +13,19 @@ The bound, with L = `Lease.seconds` (10 s unless configured):
 - Its session runs with `idle_session_timeout = L`: the server ends the session of a leader
   cut off from it (partition, frozen process) within L of its last query, which releases the
   lock; a killed process's socket is closed by its kernel, and the lock is released at once.
+- The daemon's other sessions (its pool) run with `idle_in_transaction_session_timeout = L`
+  (`Lease.pool_settings`): a leader cut off in the middle of a commit leaves its transaction
+  open on the server, holding the leadership row FOR SHARE (`check_term`), and its
+  successor's new term must update that row; the server rolls that transaction back within L
+  of the last statement it received, as it ends the leadership session.
 - A standby tries the lock every L/4 (a try, never a blocking wait: a session blocked in a
   wait is not idle, so the server would never reap a cut-off standby). Once it has the lock,
   it raises the term, then confirms for L more before it polls. The lock was released after
   the former leader sent its last answered confirm, so the former leader had stopped (L
   after that send) before the new one starts: two replicas never poll at the same time.
 - Takeover after the leader is killed: within L/4 + L (plus a connect); after the leader is
-  cut off: within L + L/4 + L of its last answered confirm.
+  cut off: within L + L/4 + L of the last statement the server received from it (its last
+  confirm, or a commit's after it), so of the cut at the latest.
 """
 
 from __future__ import annotations
@@ -118,7 +124,8 @@ class Lease:
 
     @property
     def takeover_after_cutoff(self) -> float:
-        """The longest from a cut-off leader's last answered confirm to its successor's poll."""
+        """The longest from the last statement the server received from a cut-off leader to
+        its successor's poll."""
         return self.seconds + self.try_every + self.takeover_wait
 
     def server_settings(self) -> dict[str, float]:
@@ -127,6 +134,12 @@ class Lease:
             "idle_session_timeout": self.seconds * 1000,
             "statement_timeout": self.answer_within * 1000,
         }
+
+    def pool_settings(self) -> dict[str, float]:
+        """The settings of the daemon's other sessions, in ms: a transaction that a replica
+        cut off mid-commit leaves open (holding the leadership row FOR SHARE, which its
+        successor's new term waits for) is ended by the server within L."""
+        return {"idle_in_transaction_session_timeout": self.seconds * 1000}
 
 
 def default_holder() -> str:
