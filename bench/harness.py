@@ -27,9 +27,10 @@ from notifier.config import (
     StoreConfig,
 )
 from notifier.core.events import EventKind
-from notifier.daemon import Daemon, Parts, open_parts
+from notifier.daemon import Daemon
 from notifier.logs import setup_logging
 from notifier.sim import DEFAULT_PASSWORD, DEFAULT_USER, Simulator
+from notifier.wiring import Parts, open_parts
 
 SENDER = "IPS Jobs <ips-jobs@example.com>"
 MAX_CONNECTIONS = SmtpConfig(sender=SENDER).max_connections

@@ -15,7 +15,6 @@ from typing import TextIO
 import psycopg
 
 from notifier.config import Config, redacted, to_toml
-from notifier.daemon import ips_client, mailer, webhook_targets
 from notifier.ips.errors import IpsError
 from notifier.mail.sender import DeliveryError
 from notifier.store.open import SERVICE_STATE_DIRECTORY
@@ -25,6 +24,7 @@ from notifier.store.postgres.target import PostgresTarget, connect
 from notifier.store.protocol import StoreError
 from notifier.webhook.errors import WebhookError
 from notifier.webhook.reach import reach
+from notifier.wiring import ips_client, mailer, webhook_targets
 
 
 async def check_config(config: Config, *, connect: bool, out: TextIO) -> int:

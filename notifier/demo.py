@@ -34,10 +34,11 @@ from notifier.config import (
 from notifier.config.model import RouteConfig
 from notifier.core.events import EventKind
 from notifier.core.events import Outcome as EventOutcome
-from notifier.daemon import Daemon, open_parts
+from notifier.daemon import Daemon
 from notifier.logs import setup_logging
 from notifier.sim import DEFAULT_PASSWORD, DEFAULT_USER, Outcome, Pacing, Simulator
 from notifier.store.protocol import OWED
+from notifier.wiring import open_parts
 
 DEMO_LOCALES = (
     "en-US", "de-DE", "ja-JP", "fr-FR", "pt-BR", "zh-CN", "es-MX", "ko-KR", "it-IT", "zh-TW",

@@ -19,7 +19,6 @@ from typing import Any, TextIO
 from notifier.config import Config
 from notifier.core.events import Event
 from notifier.core.routing import ChannelKind
-from notifier.daemon import Parts, assemble, ips_client, mailer, utc_now
 from notifier.delivery.channel import Channel, ChannelError, Item
 from notifier.delivery.completions import JobLogCompletions
 from notifier.ips.client import IpsClient
@@ -27,6 +26,7 @@ from notifier.mail.message import OutgoingEmail
 from notifier.store.open import require_usable
 from notifier.store.protocol import Delivery, DeliveryStatus
 from notifier.store.sqlite import SqliteStore
+from notifier.wiring import Parts, assemble, ips_client, mailer, utc_now
 
 RULE = "=" * 72
 

@@ -15,7 +15,6 @@ from typing import TextIO
 
 from notifier.config import Config
 from notifier.core.events import EventKind, Outcome
-from notifier.daemon import mailer
 from notifier.mail.addresses import InvalidAddress, validate_address
 from notifier.mail.message import OutgoingEmail, build_message
 from notifier.mail.preview import sample_completion, sample_event
@@ -24,6 +23,7 @@ from notifier.mail.sender import (
     PermanentDeliveryError,
     ServerUnavailableError,
 )
+from notifier.wiring import mailer
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -2,7 +2,7 @@
 
 In-process, because the disk is emulated with SqliteStore's `max_pages` (a store that may not
 grow fails the way a full disk does, SQLITE_FULL), which the `notifier run` command line has no
-option for. The daemon's own parts are used (`daemon.assemble`, `Daemon.run`): the real
+option for. The daemon's own parts are used (`wiring.assemble`, `Daemon.run`): the real
 poller, delivery loop, IPS client and mailer, against the simulator and the SMTP sink.
 
 1. The daemon records the active jobs on a store with room.
@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from notifier.config import load_config
-from notifier.daemon import Daemon, assemble, ips_client, mailer, utc_now
+from notifier.daemon import Daemon
 from notifier.store.sqlite import SqliteStore
+from notifier.wiring import assemble, ips_client, mailer, utc_now
 from tests.reliability.conftest import COMPANY, PASSWORDS, Rig, record_figure, wait_until
 
 JOBS = 30
