@@ -165,7 +165,7 @@ callback log), compiling templates. Every catalog has its own Jinja2 environment
 compiled every template again for its first email of each kind, about 25 ms a template; when
 one poll brings several changes in new languages, the other emails wait for that. Fixed: the
 compiled code does not depend on the catalog, so the environments share it (an in-memory
-bytecode cache for text and one for HTML, `notifier/mail/render.py`), and the daemon compiles
+bytecode cache for text and one for HTML, `notifier/mail/templating.py`), and the daemon compiles
 every template before it reports ready. The CPU cuts listed under burst shorten every email's
 build as well.
 """,

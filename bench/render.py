@@ -26,6 +26,7 @@ from markupsafe import Markup
 import notifier
 from notifier.core.events import Completion, Event, EventKind, Outcome
 from notifier.mail import render as product
+from notifier.mail.facts import table_of_facts
 from notifier.mail.formatting import Formatter
 from notifier.mail.i18n import CATALOGS, negotiate_locale
 from notifier.mail.message import build_message
@@ -99,7 +100,7 @@ def plain_jobs(items: list[Sample]) -> list[PlainJob]:
     jobs = []
     for item in items:
         status = product.status_of(item.event, item.completion)
-        facts = product._facts(item.event, item.completion, fmt, NullTranslations())  # type: ignore[arg-type]
+        facts = table_of_facts(item.event, item.completion, fmt, NullTranslations())  # type: ignore[arg-type]
         context = product._context(item.event, item.completion, status, fmt)
         percent = fmt.percent(item.event.detail or item.event.job.progress or 0)
         name = item.event.job.name or ""

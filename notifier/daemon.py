@@ -22,7 +22,7 @@ from notifier.config import Config
 from notifier.core.routing import ChannelKind
 from notifier.http import assess_readiness, start_http
 from notifier.looplag import watch_loop_lag
-from notifier.mail.render import warm_up
+from notifier.mail.templating import warm_up
 from notifier.store.open import Leading
 from notifier.store.protocol import OWED, DeliveryStatus, StoreError
 from notifier.wiring import Parts, open_parts, utc_now

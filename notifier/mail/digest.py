@@ -24,20 +24,20 @@ from notifier.mail.digest_summary import (
     Held,
     summarize,
 )
+from notifier.mail.facts import Fact
 from notifier.mail.formatting import Formatter
 from notifier.mail.i18n import translations
 from notifier.mail.message import OutgoingEmail, compose, links_for, message_id_domain_of
 from notifier.mail.render import (
     NO_LINKS,
-    Fact,
     Links,
     RenderedEmail,
-    _environment,  # the catalogs' shared, compiled template environments
     contact_html,
     layout_context,
     tidy_text,
 )
 from notifier.mail.style import BANNERS, Banner
+from notifier.mail.templating import environment
 
 DIGEST_EVENT = "digest"
 EVENT_HEADER = "X-IPS-Job-Event"
@@ -173,8 +173,8 @@ def render_digest(
         groups=_groups(summary, fmt),
         what_to_do=gettext(WHAT_TO_DO),
     )
-    text = _environment(catalog, html=False).get_template("digest.j2")
-    html = _environment(catalog, html=True).get_template("digest.j2")
+    text = environment(catalog, html=False).get_template("digest.j2")
+    html = environment(catalog, html=True).get_template("digest.j2")
     return RenderedEmail(
         catalog=catalog,
         subject=summary.subject,

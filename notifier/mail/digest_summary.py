@@ -16,9 +16,10 @@ from gettext import GNUTranslations
 from typing import Protocol
 
 from notifier.core.events import Completion, Event, EventKind, Outcome
+from notifier.mail.facts import JOB_TYPE_NAMES
 from notifier.mail.formatting import Formatter
 from notifier.mail.i18n import N_, negotiate_locale, translations
-from notifier.mail.render import BODY_NAME_LIMIT, JOB_TYPE_NAMES, status_of
+from notifier.mail.render import BODY_NAME_LIMIT, status_of
 from notifier.mail.safe_text import body_text, header_text, truncate
 
 SEVERITY: tuple[str, ...] = (

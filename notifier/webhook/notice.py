@@ -12,16 +12,10 @@ from dataclasses import dataclass
 
 from notifier.core.events import Completion, Event, EventKind
 from notifier.mail.digest_summary import TIME_ZONE, WHAT_TO_DO, advice, status_name
+from notifier.mail.facts import JOB_TYPE_NAMES, STATE_NAMES
 from notifier.mail.formatting import Formatter
 from notifier.mail.i18n import negotiate_locale, translations
-from notifier.mail.render import (
-    BODY_NAME_LIMIT,
-    JOB_TYPE_NAMES,
-    STATE_NAMES,
-    SUBJECT_NAME_LIMIT,
-    SUBJECTS,
-    status_of,
-)
+from notifier.mail.render import BODY_NAME_LIMIT, SUBJECT_NAME_LIMIT, SUBJECTS, status_of
 from notifier.mail.safe_text import body_text, header_text, truncate
 
 # Labels the email's facts table already translates (the same msgids as render.py).

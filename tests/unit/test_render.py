@@ -14,9 +14,10 @@ import pytest
 import notifier
 from notifier.core.events import Completion, Event, EventKind, Outcome
 from notifier.core.jobs import JobState, JobType
+from notifier.mail.facts import JOB_TYPE_NAMES
 from notifier.mail.i18n import CATALOGS, translations
 from notifier.mail.preview import sample_completion, sample_event
-from notifier.mail.render import JOB_TYPE_NAMES, RenderedEmail, render_bodies
+from notifier.mail.render import RenderedEmail, render_bodies
 
 
 def _render(
@@ -223,7 +224,8 @@ import jinja2
 from notifier.core.events import EventKind, Outcome
 from notifier.mail.i18n import CATALOGS, bcp47
 from notifier.mail.preview import sample_completion, sample_event
-from notifier.mail.render import render_bodies, warm_up
+from notifier.mail.render import render_bodies
+from notifier.mail.templating import warm_up
 
 compiled = []
 real_compile = jinja2.Environment.compile
