@@ -60,6 +60,9 @@ SETUPS = {
     "pg_one": "one daemon, PG",
 }
 OWED = "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'held')"
+# The server's own counts (PostgreSQL only): transactions committed, WAL flushes to disk.
+COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+WAL_SYNCS = "SELECT wal_sync FROM pg_stat_wal"
 _SENT = re.compile(r'^notifier_emails_total\{result="sent"\} (\S+)$', re.MULTILINE)
 _LEADER = re.compile(r"^notifier_leader (\S+)$", re.MULTILINE)
 
@@ -174,6 +177,7 @@ async def burst(sink: SinkProcess, jobs: int, setup: Setup, directory: Path) -> 
         sink.accepted()  # whatever came before the burst is not counted
         before, cpu_before = sink.count, _cpu(setup, sink, replicas)
         requests_before, polls_before = sim.requests, len(polls.served)
+        server_before = await _server_counts(setup)
         finished_at = time.monotonic()
         for key in list(sim.state.jobs):
             sim.finish_job(*key, SimOutcome.SUCCEEDED)
@@ -190,6 +194,10 @@ async def burst(sink: SinkProcess, jobs: int, setup: Setup, directory: Path) -> 
             await replica.stop()
         await sim.stop()
     # Stopped: nothing more can come; the sink's queue holds every message it counted.
+    # The backends have ended too, so the server's counts include all they did.
+    if server_before:
+        after = await _server_counts(setup)
+        ips |= {f"server_{k}": after[k] - v for k, v in server_before.items()}
     await until(lambda: len(_drain(sink, received)) >= sink.count - before, 30, "the records")
     seen_at = polls.first_after(finished_at)
     assert seen_at is not None
@@ -222,6 +230,7 @@ def _figures(
     return {
         f"{name}_s": last_at - seen_at,
         f"{name}_from_finish_s": last_at - finished_at,
+        f"{name}_first_email_s": min(first.values()) - seen_at,
         f"{name}_per_s": jobs / (last_at - seen_at),
         f"{name}_lost": jobs - len(first),
         f"{name}_duplicates": len(finished) - len(first),
@@ -234,6 +243,12 @@ def _figures(
             1000 * sum(v for k, v in cpu.items() if k.startswith(("daemon", "server"))) / jobs, 2
         ),
     }
+
+
+async def _server_counts(setup: Setup) -> dict[str, int]:
+    if setup.server is None:
+        return {}
+    return {"commits": await setup.count(COMMITS), "wal_syncs": await setup.count(WAL_SYNCS)}
 
 
 def _drain(sink: SinkProcess, into: list[Accepted]) -> list[Accepted]:

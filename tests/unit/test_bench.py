@@ -68,6 +68,8 @@ def test_a_burst_reaches_the_sink_once_from_two_replicas_on_postgresql_and_from_
     for setup in ("sqlite", "pg_two", "pg_one"):
         assert figures[f"{setup}_lost"] == 0 and figures[f"{setup}_duplicates"] == 0
         assert sum(figures[f"{setup}_sent_by_replica"]) == 12
+        assert 0 < figures[f"{setup}_first_email_s"] <= figures[f"{setup}_s"]
+    assert figures["pg_two_server_commits"] > 0 and "server" in figures["pg_two_cpu_s"]
     assert figures["pg_two_leader_by_replica"].count(True) == 1
     assert len(report.rows_of("replicas", figures)) == 2
 
