@@ -128,6 +128,19 @@ def replicas_rows(f: Figures) -> list[Row]:
     ]  # fmt: skip
 
 
+def outcomes_rows(f: Figures) -> list[Row]:
+    return [
+        Row(
+            f"Outcomes of {f['jobs']:,} finished jobs recorded at once (`set_completions`, wall)",
+            "SqliteStore, same events and deliveries",
+            f"PG/SQLite = {f['postgres_over_sqlite']:.1f}x ({f['postgres_ms']:,.0f} vs "
+            f"{f['sqlite_ms']:,.0f} ms)",
+            "(information)",
+            True,
+        )
+    ]
+
+
 def digest_rows(f: Figures) -> list[Row]:
     what = (
         f"Digest: {f['jobs']:,} jobs of one recipient finish at once, `after = {f['after']}`, "
@@ -226,6 +239,7 @@ ROWS: dict[str, Callable[[Figures], list[Row]]] = {
     "diff": diff_rows,
     "burst": burst_rows,
     "replicas": replicas_rows,
+    "outcomes": outcomes_rows,
     "digest": digest_rows,
     "webhook": webhook_rows,
     "latency": latency_rows,

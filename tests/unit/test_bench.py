@@ -18,6 +18,7 @@ from bench import (
     findings,
     footprint,
     latency,
+    outcomes,
     parse,
     render,
     replicas,
@@ -72,6 +73,16 @@ def test_a_burst_reaches_the_sink_once_from_two_replicas_on_postgresql_and_from_
     assert figures["pg_two_server_commits"] > 0 and "server" in figures["pg_two_cpu_s"]
     assert figures["pg_two_leader_by_replica"].count(True) == 1
     assert len(report.rows_of("replicas", figures)) == 2
+
+
+def test_the_outcomes_of_a_burst_are_recorded_on_postgresql_and_on_sqlite(
+    postgres_cluster: postgres.Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outcomes, "ROUNDS", 1)
+    figures = outcomes.run(jobs=20, cluster=postgres_cluster)
+    assert figures["waiting"] == 20
+    assert figures["sqlite_ms"] > 0 and figures["postgres_ms"] > 0
+    assert "PG/SQLite" in report.rows_of("outcomes", figures)[0].figure
 
 
 def test_a_burst_of_one_recipient_arrives_as_after_singles_and_one_digest_of_all(
