@@ -24,11 +24,7 @@ sink, this process (the simulator) and the whole machine, to show what bounds th
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import re
-import signal
-import socket
 import sqlite3
 import sys
 import tempfile
@@ -39,19 +35,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import psycopg
 
 from bench import cputime, pgcluster
-from bench.harness import MAX_CONNECTIONS, SENDER, PollTimes
+from bench.daemons import Replica, config_text, environment, free_port, wait_for
+from bench.harness import MAX_CONNECTIONS, PollTimes
 from bench.harness import wait_until as until
 from bench.sink import Accepted, SinkProcess
-from notifier.sim import DEFAULT_PASSWORD, DEFAULT_USER, Pacing, Simulator
 from notifier.sim import Outcome as SimOutcome
+from notifier.sim import Pacing, Simulator
 from tests.postgres import Cluster
 
-ROOT = Path(__file__).resolve().parents[1]
-POLL_INTERVAL = 0.2
 LEADER_LEASE = 10.0
 """store.leader_lease, the default: a new leader confirms its lock this long before it polls."""
 SETUPS = {
@@ -67,37 +61,6 @@ _SENT = re.compile(r'^notifier_emails_total\{result="sent"\} (\S+)$', re.MULTILI
 _LEADER = re.compile(r"^notifier_leader (\S+)$", re.MULTILINE)
 
 
-def config_text(ips_url: str, smtp_port: int, http_port: int, store: Mapping[str, object]) -> str:
-    """bench/harness.py's burst configuration, as a file (JSON strings are TOML strings)."""
-    sections: dict[str, dict[str, object]] = {
-        "ips": {"url": ips_url, "user": DEFAULT_USER, "password": DEFAULT_PASSWORD},
-        "poll": {"interval": POLL_INTERVAL, "finish_confirm_polls": 1, "stall_after": 0},
-        "notify": {"events": ["started", "finished"], "outcome_grace": 2.0},
-        "smtp": {"host": "127.0.0.1", "port": smtp_port, "from": SENDER, "timeout": 30.0},
-        "store": dict(store),
-        "http": {"listen": f"127.0.0.1:{http_port}"},
-        "log": {"level": "warning"},
-    }
-    lines = []
-    for name, values in sections.items():
-        lines.append(f"[{name}]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-    return "\n".join(lines) + "\n"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def environment(password: str) -> dict[str, str]:
-    """This environment without the variables that would change what a daemon does."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFIER_", "NOTIFY_"))}
-    return env | ({"NOTIFIER_STORE_PASSWORD": password} if password else {})
-
-
 @dataclass(frozen=True, slots=True)
 class Setup:
     """One store and its daemons: a `store` table per daemon, how to count what it holds."""
@@ -107,54 +70,6 @@ class Setup:
     password: str
     count: Callable[[str], Awaitable[int]]  # the result of one `SELECT count(*)`
     server: Path | None = None  # the PostgreSQL server's data directory
-
-
-class Replica:
-    """One `notifier run` process, its log file and its HTTP port."""
-
-    def __init__(self, process: asyncio.subprocess.Process, log: Path, port: int) -> None:
-        self.process, self.log, self.port = process, log, port
-
-    @classmethod
-    async def start(cls, config: Path, env: Mapping[str, str], port: int) -> Replica:
-        log = config.with_suffix(".log")
-        with log.open("wb") as out:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "notifier", "run", "-c", str(config), cwd=ROOT, env=env,
-                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
-            )  # fmt: skip
-        return cls(process, log, port)
-
-    async def get(self, path: str) -> tuple[int, str]:
-        """(status, text) of GET path; (0, reason) while nothing answers."""
-        if self.process.returncode is not None:
-            raise RuntimeError(f"`notifier run` exited: {self.log.read_text()[-2000:]}")
-        try:
-            async with (
-                aiohttp.ClientSession() as session,
-                session.get(f"http://127.0.0.1:{self.port}{path}") as response,
-            ):
-                return response.status, await response.text()
-        except aiohttp.ClientError as exc:
-            return 0, str(exc)
-
-    async def metric(self, pattern: re.Pattern[str]) -> float:
-        _, text = await self.get("/metrics")
-        found = pattern.search(text)
-        return float(found.group(1)) if found else 0.0
-
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(self.process.wait(), 30)
-
-
-async def wait_for(probe: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not await probe():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {within:.0f} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def burst(sink: SinkProcess, jobs: int, setup: Setup, directory: Path) -> dict[str, Any]:
