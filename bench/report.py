@@ -57,12 +57,25 @@ def parse_rows(f: Figures) -> list[Row]:
 
 def diff_rows(f: Figures) -> list[Row]:
     what = f"Diff + commit {f['jobs']:,} jobs, {f['changed_jobs']} changed (CPU)"
-    return [
+    rows = [
         Row(what, "(absolute)", f"{f['diff_plus_commit_ms']:.1f} ms", "< 50 ms",
             f["diff_plus_commit_ms"] < 50),
         Row(what, "rewrite-everything commit", f"naive/ours = {f['naive_over_commit']:.1f}x",
             ">= 10x", f["naive_over_commit"] >= 10),
     ]  # fmt: skip
+    if "pg_commit_wall_ms" not in f:
+        return rows
+    return [*rows, Row(
+        f"Diff + commit {f['jobs']:,} jobs, {f['changed_jobs']} changed: PostgreSQL beside "
+        "SQLite (wall)",
+        f"SqliteStore, synchronous = FULL, same rounds; PostgreSQL fsync = {f['pg_fsync']}, "
+        f"synchronous_commit = {f['pg_synchronous_commit']}",
+        f"PG/SQLite = {f['pg_over_sqlite_diff_plus_commit_wall']:.2f}x "
+        f"({f['pg_diff_plus_commit_wall_ms']:.1f} vs {f['sqlite_diff_plus_commit_wall_ms']:.1f}"
+        f" ms; commit alone {f['pg_commit_wall_ms']:.1f} vs {f['sqlite_commit_wall_ms']:.1f} ms"
+        f" = {f['pg_over_sqlite_commit_wall']:.2f}x)",
+        "(information)", True,
+    )]  # fmt: skip
 
 
 def burst_rows(f: Figures) -> list[Row]:
@@ -85,6 +98,46 @@ def burst_rows(f: Figures) -> list[Row]:
             "(information)",
             True,
         ),
+    ]
+
+
+def replicas_rows(f: Figures) -> list[Row]:
+    what = (
+        f"Burst: {f['jobs']:,} jobs finish at once, two `notifier run` replicas on one "
+        "PostgreSQL, both delivering"
+    )
+
+    def burst(name: str) -> str:
+        sent = " + ".join(f"{n:,}" for n in f[f"{name}_sent_by_replica"])
+        return (
+            f"{f[f'{name}_per_s']:.0f} emails/s, sent {sent}, {f[f'{name}_lost']} lost, "
+            f"{f[f'{name}_duplicates']} duplicates"
+        )
+
+    shares = all(n > 0 for n in f["pg_two_sent_by_replica"])
+    clean = all(f[f"{n}_lost"] == 0 and f[f"{n}_duplicates"] == 0 for n in ("sqlite", "pg_two"))
+    return [
+        Row(what, "one `notifier run` on SQLite, same sink, same run",
+            f"PG two/SQLite one = {f['pg_two_over_sqlite_rate']:.2f} (PG: {burst('pg_two')}; "
+            f"SQLite: {burst('sqlite')})",
+            "0 lost, 0 duplicates, each replica a share", clean and shares),
+        Row(what, "one `notifier run` on the same PostgreSQL server",
+            f"PG two/PG one = {f['pg_two_over_pg_one_rate']:.2f}; PG one/SQLite one = "
+            f"{f['pg_one_over_sqlite_rate']:.2f} ({f['pg_one_per_s']:.0f} emails/s)",
+            "(information)", True),
+    ]  # fmt: skip
+
+
+def outcomes_rows(f: Figures) -> list[Row]:
+    return [
+        Row(
+            f"Outcomes of {f['jobs']:,} finished jobs recorded at once (`set_completions`, wall)",
+            "SqliteStore, same events and deliveries",
+            f"PG/SQLite = {f['postgres_over_sqlite']:.1f}x ({f['postgres_ms']:,.0f} vs "
+            f"{f['sqlite_ms']:,.0f} ms)",
+            "(information)",
+            True,
+        )
     ]
 
 
@@ -185,6 +238,8 @@ ROWS: dict[str, Callable[[Figures], list[Row]]] = {
     "parse": parse_rows,
     "diff": diff_rows,
     "burst": burst_rows,
+    "replicas": replicas_rows,
+    "outcomes": outcomes_rows,
     "digest": digest_rows,
     "webhook": webhook_rows,
     "latency": latency_rows,
@@ -219,6 +274,8 @@ def _details(results: dict[str, Figures | str]) -> list[str]:
             if key == "sizes":
                 for size in value:
                     lines.append(f"sizes: {_plain(size)}")
+            elif isinstance(value, list):
+                lines.append(f"{key}: {', '.join(_plain(v) for v in value)}")
             else:
                 lines.append(f"{key}: {_plain(value)}")
         lines += ["```", ""]

@@ -3,8 +3,8 @@
 Its own process, so that accepting mail does not take CPU or GIL time from the sender being
 measured, and the daemon and its raw-aiosmtplib peer meet the same server. It counts the
 messages accepted and the (system-wide monotonic) time of the last one; with `record=True`
-it also reports, per message, the job handle and event headers (and a digest's count of jobs
-listed) and the time it was accepted.
+it also reports, per message, the job handle and event headers, the Message-ID (and a
+digest's count of jobs listed) and the time it was accepted.
 Never listens on anything but 127.0.0.1; keeps nothing it receives.
 """
 
@@ -25,17 +25,19 @@ HOST = "127.0.0.1"
 _HANDLE = re.compile(rb"^X-IPS-Job-Handle: ?(.*?)\r?$", re.MULTILINE)
 _EVENT = re.compile(rb"^X-IPS-Job-Event: ?(.*?)\r?$", re.MULTILINE)
 _LISTED = re.compile(rb"^X-IPS-Digest-Count: ?(\d+)\r?$", re.MULTILINE)
+_MESSAGE_ID = re.compile(rb"^Message-ID: ?(.*?)\r?$", re.MULTILINE | re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """One message the sink accepted: its X-IPS-Job-Handle, X-IPS-Job-Event, when, and for
-    a digest its X-IPS-Digest-Count (else 0)."""
+    """One message the sink accepted: its X-IPS-Job-Handle, X-IPS-Job-Event, when, for
+    a digest its X-IPS-Digest-Count (else 0), and its Message-ID."""
 
     handle: str
     event: str
     at: float  # time.monotonic(): CLOCK_MONOTONIC, comparable across processes on Linux
     listed: int = 0
+    message_id: str = ""
 
 
 class _Handler:
@@ -49,13 +51,14 @@ class _Handler:
         if self._records is not None:
             data = envelope.original_content or b""
             handle, event = _HANDLE.search(data), _EVENT.search(data)
-            listed = _LISTED.search(data)
+            listed, message_id = _LISTED.search(data), _MESSAGE_ID.search(data)
             self._records.put(
                 (
                     handle.group(1).decode() if handle else "",
                     event.group(1).decode() if event else "",
                     now,
                     int(listed.group(1)) if listed else 0,
+                    message_id.group(1).decode() if message_id else "",
                 )
             )
         self._last.value = now
@@ -112,6 +115,10 @@ class SinkProcess:
             self._records.join_thread()
 
     @property
+    def pid(self) -> int:
+        return int(self._process.pid or 0)
+
+    @property
     def port(self) -> int:
         return int(self._port.value)
 
@@ -128,10 +135,10 @@ class SinkProcess:
         found: list[Accepted] = []
         while True:
             try:
-                handle, event, at, listed = self._records.get_nowait()
+                handle, event, at, listed, message_id = self._records.get_nowait()
             except queue.Empty:
                 return found
-            found.append(Accepted(handle, event, at, listed))
+            found.append(Accepted(handle, event, at, listed, message_id))
 
     async def wait_for(self, count: int, within: float) -> None:
         """Until `count` messages have been accepted in all; TimeoutError after `within` s."""

@@ -18,12 +18,15 @@ from bench import (
     findings,
     footprint,
     latency,
+    outcomes,
     parse,
     render,
+    replicas,
     report,
     scale,
     webhook,
 )
+from tests import postgres
 
 
 def test_parse_compares_the_same_jobs_with_zeep_and_lxml() -> None:
@@ -36,14 +39,50 @@ def test_diff_benchmark_runs_on_a_small_store(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(diff, "JOBS", 200)
     monkeypatch.setattr(diff, "CHANGED", 2)
     monkeypatch.setattr(diff, "ROUNDS", 2)
-    figures = diff.run()
+    figures = diff.run(postgres=False)
     assert figures["jobs"] == 200 and figures["events_per_round"] > 0
+
+
+def test_diff_benchmark_commits_the_same_rounds_to_postgresql_beside_sqlite(
+    monkeypatch: pytest.MonkeyPatch, postgres_cluster: postgres.Cluster
+) -> None:
+    monkeypatch.setattr(diff, "JOBS", 200)
+    monkeypatch.setattr(diff, "CHANGED", 2)
+    monkeypatch.setattr(diff, "ROUNDS", 2)
+    figures = diff.run(postgres_cluster)
+    assert figures["pg_commit_wall_ms"] > 0 and figures["sqlite_commit_wall_ms"] > 0
+    (row,) = [r for r in report.rows_of("diff", figures) if "PostgreSQL beside SQLite" in r.what]
+    assert f"synchronous_commit = {figures['pg_synchronous_commit']}" in row.peer
 
 
 def test_every_finished_job_of_a_burst_is_mailed_and_timed() -> None:
     figures = burst.run(jobs=20)
     assert figures["daemon_s"] > 0 and figures["raw_s"] > 0 and figures["bytes_s"] > 0
     assert figures["daemon_from_finish_s"] >= figures["daemon_s"]
+
+
+def test_a_burst_reaches_the_sink_once_from_two_replicas_on_postgresql_and_from_sqlite(
+    postgres_cluster: postgres.Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replicas, "LEADER_LEASE", 1.0)  # a new leader waits one lease
+    figures = replicas.run(jobs=12, cluster=postgres_cluster)
+    for setup in ("sqlite", "pg_two", "pg_one"):
+        assert figures[f"{setup}_lost"] == 0 and figures[f"{setup}_duplicates"] == 0
+        assert sum(figures[f"{setup}_sent_by_replica"]) == 12
+        assert 0 < figures[f"{setup}_first_email_s"] <= figures[f"{setup}_s"]
+    assert figures["pg_two_server_commits"] > 0 and "server" in figures["pg_two_cpu_s"]
+    assert figures["pg_two_leader_by_replica"].count(True) == 1
+    assert len(report.rows_of("replicas", figures)) == 2
+
+
+def test_the_outcomes_of_a_burst_are_recorded_on_postgresql_and_on_sqlite(
+    postgres_cluster: postgres.Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outcomes, "ROUNDS", 1)
+    figures = outcomes.run(jobs=20, cluster=postgres_cluster)
+    assert figures["waiting"] == 20
+    assert figures["sqlite_ms"] > 0 and figures["postgres_ms"] > 0
+    assert "PG/SQLite" in report.rows_of("outcomes", figures)[0].figure
 
 
 def test_a_burst_of_one_recipient_arrives_as_after_singles_and_one_digest_of_all(
