@@ -229,10 +229,14 @@ def assemble(
             metrics.count_email(result.value)  # one email, even a digest of many
 
     carriers = channels(config, smtp)
+    leading = leading or SoleReplica()
     delivery = DeliveryLoop(
         store,
         carriers,
         completions=JobLogCompletions(client),
+        # Every replica delivers, but only the one that polls asks IPS for job logs: the
+        # others would repeat its requests and its writes.
+        resolves_outcomes=lambda: leading.is_leader,
         grace=timedelta(seconds=config.notify.outcome_grace),
         # A job log is usually written a poll or so after the job leaves the list.
         ask_every=config.poll.interval,
@@ -242,6 +246,5 @@ def assemble(
         on_result=count,
         on_far_end=far_end,
     )
-    leading = leading or SoleReplica()
     metrics.set_leader(leading.gauge)
     return Parts(config, store, client, smtp, metrics, poller, delivery, wake, carriers, leading)

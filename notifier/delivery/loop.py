@@ -84,7 +84,11 @@ def utc_now() -> datetime:
 
 
 class DeliveryLoop:
-    """Sends what the outbox owes. `run_once` for one round, `run` for the daemon's loop."""
+    """Sends what the outbox owes. `run_once` for one round, `run` for the daemon's loop.
+
+    `completions` asks IPS for the outcomes of finished jobs, while `resolves_outcomes()`
+    says so (on a shared store only the replica that polls asks; the others deliver what it
+    made ready)."""
 
     def __init__(
         self,
@@ -92,6 +96,7 @@ class DeliveryLoop:
         channels: Iterable[Channel[Any]],
         *,
         completions: CompletionResolver | None = None,
+        resolves_outcomes: Callable[[], bool] = lambda: True,
         grace: timedelta = timedelta(minutes=10),
         ask_every: float = 30.0,
         retry: RetryPolicy | None = None,
@@ -107,6 +112,7 @@ class DeliveryLoop:
         self._store = store
         self._channels = {channel.kind: channel for channel in channels}
         self._completions = completions
+        self._resolves_outcomes = resolves_outcomes
         self._grace = grace
         self._ask_every = timedelta(seconds=ask_every)
         self._asked: set[str] = set()
@@ -184,7 +190,7 @@ class DeliveryLoop:
         async with asyncio.TaskGroup() as group:
             # Job logs are fetched alongside the sends, so a slow IPS delays only the
             # finished jobs waiting for it.
-            if awaiting and self._time_to_ask(awaiting, now):
+            if awaiting and self._resolves_outcomes() and self._time_to_ask(awaiting, now):
                 group.create_task(self._complete(current, awaiting, now))
             else:
                 current.waiting = len(awaiting)

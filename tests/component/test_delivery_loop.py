@@ -439,6 +439,23 @@ async def test_a_finished_job_is_mailed_once_its_outcome_is_known(world: World) 
     assert ips.calls == 2
 
 
+async def test_only_the_replica_that_polls_asks_ips_for_outcomes(world: World) -> None:
+    """A standby delivers but leaves the job logs to the leader: N replicas, one replica's
+    getJobLogs traffic. Once it leads, it asks."""
+    ips = JobLogs(logs=[job_log("Spring catalogue", errors=0)])
+    leading = False
+    standby = world.loop(completions=JobLogCompletions(ips), resolves_outcomes=lambda: leading)
+    await world.enqueue(event(EventKind.FINISHED))
+
+    report = await standby.run_once(T0 + timedelta(minutes=1))
+    assert (report.waiting, report.sent, ips.calls) == (1, 0, 0)
+    assert world.sink.messages == []
+
+    leading = True
+    report = await standby.run_once(T0 + timedelta(minutes=2))
+    assert (report.waiting, report.sent, ips.calls) == (0, 1, 1)
+
+
 async def test_ips_down_past_the_grace_period_mails_the_outcome_as_unknown(world: World) -> None:
     ips = JobLogs(down=True)
     loop = world.loop(completions=JobLogCompletions(ips))

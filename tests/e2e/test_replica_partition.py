@@ -5,8 +5,8 @@ nothing is lost, and once the network heals the old leader stands by and does no
 
 Each replica reaches PostgreSQL through a line of its own (a `Partition`) and IPS through a
 tap of its own (an `IpsTap`): which replica polled (getActiveJobs), and when, is the taps'
-record. (getJobLogs comes from every replica: outcomes are resolved by delivery, which every
-replica runs.)
+record. Only the replica that polls asks for job logs (getJobLogs) too: every replica
+delivers, but outcomes are the leader's to resolve.
 """
 
 from __future__ import annotations
@@ -259,6 +259,8 @@ async def test_a_leader_cut_off_from_postgresql_stops_polling_before_its_success
     finish(world, before)
     await mailed(world, before)
     assert not standby.ips.polls(), "the standby polled before any partition"
+    asked = [r for r in standby.ips.requests if r.operation == "getJobLogs"]
+    assert not asked, "the standby asked IPS for job logs: only the leader does"
 
     cut_at = await cut_off(world, postgres_db, leader, where, during)
     takeover = await taken_over(cut_at, leader, standby)
