@@ -8,6 +8,7 @@ anything itself, and never claims (claims.py does). Knows the column layout of s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import LiteralString
 
@@ -16,7 +17,7 @@ from notifier.core.events import Completion
 from notifier.core.routing import ChannelKind, Recipient, skip_reason, wanted
 from notifier.store.postgres.target import Connection
 from notifier.store.protocol import DeliveryQuery
-from notifier.store.rows import outcomes_of
+from notifier.store.rows import completion_text, outcomes_of
 from notifier.store.schema import fold
 
 SELECT: LiteralString = (  # as store/rows.py's DELIVERY_SELECT
@@ -88,26 +89,46 @@ PROBE: LiteralString = (
 )
 
 
-async def make_ready(conn: Connection, event_id: str, done: Completion, now: datetime) -> None:
-    """The event's deliveries ready; those not wanted for the outcome skipped, with the
-    reason `notifier.core.routing.skip_reason` gives (as outbox.py's)."""
-    cursor = await conn.execute("SELECT event FROM events WHERE id = %s", (event_id,))
-    (text,) = await cursor.fetchone() or ("",)
-    event = decode_event(str(text))
+async def set_completions(
+    conn: Connection, completions: Mapping[str, Completion], now: datetime
+) -> list[str]:
+    """Record each event's outcome and make its deliveries ready; those not wanted for the
+    outcome skipped, with the reason `notifier.core.routing.skip_reason` gives (as
+    outbox.py's). Five statements however many events: a burst's outcomes are one round
+    trip each, not four per job. Returns the ids of events the store does not have (the
+    caller rolls back: none of them is recorded)."""
+    ids = list(completions)
     cursor = await conn.execute(
-        "SELECT id, channel, recipient, outcomes FROM deliveries WHERE event_id = %s AND NOT ready",
-        (event_id,),
+        "UPDATE events SET completion = v.completion FROM unnest(%s::text[], %s::text[])"
+        " AS v(id, completion) WHERE events.id = v.id RETURNING events.id, events.event",
+        (ids, [completion_text(completions[i]) for i in ids]),
     )
-    for ident, channel, address, outcomes in await cursor.fetchall():
+    events = {str(ident): decode_event(str(text)) for ident, text in await cursor.fetchall()}
+    missing = [i for i in ids if i not in events]
+    if missing:
+        return missing
+    cursor = await conn.execute(
+        "SELECT id, event_id, channel, recipient, outcomes FROM deliveries"
+        " WHERE event_id = ANY(%s) AND NOT ready",
+        (ids,),
+    )
+    ready: list[int] = []
+    skipped: list[tuple[int, str]] = []
+    for ident, event_id, channel, address, outcomes in await cursor.fetchall():
+        done = completions[str(event_id)]
         if wanted(outcomes_of(str(outcomes)), done.outcome):
-            await conn.execute("UPDATE deliveries SET ready = true WHERE id = %s", (ident,))
+            ready.append(int(ident))
             continue
         to = Recipient(ChannelKind(str(channel)), str(address))
-        await conn.execute(
-            "UPDATE deliveries SET ready = true, status = 'skipped', last_error = %s,"
-            " updated_at = %s WHERE id = %s AND status = 'pending'",
-            (skip_reason(event, to, done.outcome), now, ident),
-        )
+        skipped.append((int(ident), skip_reason(events[str(event_id)], to, done.outcome)))
+    await conn.execute("UPDATE deliveries SET ready = true WHERE id = ANY(%s)", (ready,))
+    await conn.execute(
+        "UPDATE deliveries SET ready = true, status = 'skipped', last_error = v.reason,"
+        " updated_at = %s FROM unnest(%s::bigint[], %s::text[]) AS v(id, reason)"
+        " WHERE deliveries.id = v.id AND deliveries.status = 'pending'",
+        (now, [i for i, _ in skipped], [r for _, r in skipped]),
+    )
+    return []
 
 
 def query_where(query: DeliveryQuery) -> tuple[LiteralString, tuple[object, ...]]:

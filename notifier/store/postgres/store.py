@@ -44,7 +44,6 @@ from notifier.store.protocol import (
     DeliveryStatus,
     RecipientKey,
 )
-from notifier.store.rows import completion_text
 from notifier.store.schema import fold
 
 log = logging.getLogger(__name__)
@@ -126,15 +125,13 @@ class PostgresStore:
         return [decode_event(str(text)) for (text,) in found]
 
     async def set_completions(self, completions: Mapping[str, Completion], now: datetime) -> None:
+        if not completions:
+            return
         async with self._connection() as conn, conn.transaction():
-            for event_id, completion in completions.items():
-                cursor = await conn.execute(
-                    "UPDATE events SET completion = %s WHERE id = %s",
-                    (completion_text(completion), event_id),
-                )
-                if cursor.rowcount != 1:  # raised inside: none of them is recorded
-                    raise PostgresError(f"store {self._target.describe()} has no event {event_id}")
-                await outbox.make_ready(conn, event_id, completion, now)
+            missing = await outbox.set_completions(conn, completions, now)
+            if missing:  # raised inside: none of them is recorded
+                listed = ", ".join(missing)
+                raise PostgresError(f"store {self._target.describe()} has no event {listed}")
 
     async def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
         """Claimed for this replica: another one never gets the same rows meanwhile."""
