@@ -1,6 +1,7 @@
 """The simulator over real HTTP: SOAP answers, credentials, control API, scenario engine."""
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -121,9 +122,8 @@ async def test_http_basic_is_accepted_instead_of_auth_header(sim: Simulator) -> 
         .replace(b"<user>demo@example.com</user>", b"")
         .replace(b"<password>demo</password>", b"")
     )
-    status, answer, _ = await post(
-        sim.url, body, Authorization=aiohttp.BasicAuth(USER, PASSWORD).encode()
-    )
+    credentials = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    status, answer, _ = await post(sim.url, body, Authorization=f"Basic {credentials}")
     assert status == 200
     assert parse_active_jobs(answer) == []
 
