@@ -21,8 +21,9 @@ from notifier.core.rules import DiffRules
 from notifier.delivery.channel import Channel
 from notifier.delivery.completions import JobLogCompletions
 from notifier.delivery.hold import DigestSettings
-from notifier.delivery.loop import DeliveryLoop, DeliveryResult
+from notifier.delivery.loop import DeliveryLoop
 from notifier.delivery.retry import RetryPolicy
+from notifier.delivery.round import DeliveryResult
 from notifier.ips.client import IpsClient
 from notifier.mail.channel import EmailChannel, EmailSettings
 from notifier.mail.digest import localized_digest

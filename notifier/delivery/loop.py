@@ -24,36 +24,21 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any, Protocol
 
 from notifier.core.events import Completion, Event
-from notifier.core.routing import WEBHOOK_PREFIX, ChannelKind
+from notifier.core.routing import ChannelKind
 from notifier.delivery.channel import Channel, ChannelError, GiveUp, Item, RetryLater, Unaddressable
 from notifier.delivery.completions import without_log
 from notifier.delivery.hold import NO_DIGESTS, DigestSettings, HoldPolicy, hold_until
+from notifier.delivery.lines import fields, log_sent
 from notifier.delivery.outage import FarEndHook, Outage, OutageTracker, Scope
 from notifier.delivery.retry import RetryPolicy, span
-from notifier.logs import delivery_fields
+from notifier.delivery.round import DeliveryResult, DispatchReport, ResultHook, Round
 from notifier.store.protocol import Delivery, DeliveryStore
 
 log = logging.getLogger(__name__)
-
-
-class DeliveryResult(StrEnum):
-    """What a round did with a delivery (the `result` label of the delivery metrics)."""
-
-    SENT = "sent"
-    RETRY = "retry"
-    DEAD = "dead"
-    SKIPPED = "skipped"
-    HELD = "held"
-
-
-ResultHook = Callable[[ChannelKind, DeliveryResult, int], None]
-"""Called with the channel, the result and how many deliveries one message concerned."""
 
 
 class CompletionResolver(Protocol):
@@ -62,21 +47,6 @@ class CompletionResolver(Protocol):
     async def __call__(
         self, events: Sequence[Event], now: datetime, grace: timedelta
     ) -> dict[str, Completion]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class DispatchReport:
-    """One round in numbers. `waiting`: finished events still waiting for their outcome.
-    `more`: the round was full or made deliveries ready, so more may be due right now."""
-
-    sent: int = 0
-    retry: int = 0
-    dead: int = 0
-    skipped: int = 0
-    held: int = 0
-    waiting: int = 0
-    rescheduled: int = 0
-    more: bool = False
 
 
 def utc_now() -> datetime:
@@ -181,7 +151,7 @@ class DeliveryLoop:
     # --- one round --------------------------------------------------------------------
 
     async def _round(self, now: datetime, stop: asyncio.Event | None) -> DispatchReport:
-        current = _Round(stop, self._on_result)
+        current = Round(stop, self._on_result)
         awaiting = await self._store.awaiting_completion()
         digests = await self._store.due_digests(now, self._batch)
         due = await self._store.due_deliveries(now, self._batch)
@@ -215,7 +185,7 @@ class DeliveryLoop:
         self._next_ask = now + self._ask_every
         return True
 
-    async def _complete(self, current: _Round, awaiting: list[Event], now: datetime) -> None:
+    async def _complete(self, current: Round, awaiting: list[Event], now: datetime) -> None:
         if self._completions is not None:
             resolved = await self._completions(awaiting, now, self._grace)
         else:  # no job log source: say at once what is known without one
@@ -226,7 +196,7 @@ class DeliveryLoop:
             current.completed = True
 
     async def _hold_bursts(
-        self, current: _Round, due: list[Delivery], now: datetime
+        self, current: Round, due: list[Delivery], now: datetime
     ) -> list[Delivery]:
         """The deliveries to send now; the others are held for their recipient's digest."""
         if not self._digest.enabled or not due:
@@ -253,12 +223,12 @@ class DeliveryLoop:
                     "delivery %d held for a digest until %s",
                     delivery.id,
                     until,
-                    extra=_fields(delivery, DeliveryResult.HELD),
+                    extra=fields(delivery, DeliveryResult.HELD),
                 )
                 current.count(delivery.channel, DeliveryResult.HELD)
         return sending
 
-    async def _deliver_digest(self, current: _Round, held: list[Delivery]) -> None:
+    async def _deliver_digest(self, current: Round, held: list[Delivery]) -> None:
         """One recipient's held deliveries as one digest, which also lists what this
         recipient was sent one by one since its window began (marked as already sent), so
         that the digest is the whole burst. Only the held deliveries are marked sent by it."""
@@ -272,7 +242,7 @@ class DeliveryLoop:
         await self._deliver_in(current, held, earlier)
 
     async def _deliver_in(
-        self, current: _Round, deliveries: list[Delivery], earlier: Sequence[Delivery] = ()
+        self, current: Round, deliveries: list[Delivery], earlier: Sequence[Delivery] = ()
     ) -> None:
         # Messages are built ahead of the send slots (at most `concurrency` more), so a
         # free slot has its next message ready. Only deliveries on the wire hold the send
@@ -314,7 +284,7 @@ class DeliveryLoop:
                 await self._deliver(current, channel, deliveries, message)
 
     async def _deliver(
-        self, current: _Round, channel: Channel[Any], deliveries: list[Delivery], message: Any
+        self, current: Round, channel: Channel[Any], deliveries: list[Delivery], message: Any
     ) -> None:
         first = deliveries[0]
         scope = _scope(first)
@@ -331,7 +301,7 @@ class DeliveryLoop:
             return
         now = self._clock()
         await self._store.mark_sent([d.id for d in deliveries], receipt, now)
-        _log_sent(deliveries, receipt)
+        log_sent(deliveries, receipt)
         current.count(first.channel, DeliveryResult.SENT, len(deliveries))
         if self._outages.succeeded(scope, now):
             due = await self._store.reschedule_pending(self._clock(), *scope)
@@ -341,27 +311,27 @@ class DeliveryLoop:
 
     # --- recording --------------------------------------------------------------------
 
-    async def _skip(self, current: _Round, delivery: Delivery, reason: str) -> None:
+    async def _skip(self, current: Round, delivery: Delivery, reason: str) -> None:
         log.info(
             "delivery %d skipped: %s",
             delivery.id,
             reason,
-            extra=_fields(delivery, DeliveryResult.SKIPPED),
+            extra=fields(delivery, DeliveryResult.SKIPPED),
         )
         await self._store.mark_skipped(delivery.id, reason, self._clock())
         current.count(delivery.channel, DeliveryResult.SKIPPED)
 
-    async def _dead(self, current: _Round, deliveries: list[Delivery], reason: str) -> None:
+    async def _dead(self, current: Round, deliveries: list[Delivery], reason: str) -> None:
         log.warning(
             "deliveries %s are dead: %s",
             [d.id for d in deliveries],
             reason,
-            extra=_fields(deliveries[0], DeliveryResult.DEAD),
+            extra=fields(deliveries[0], DeliveryResult.DEAD),
         )
         await self._store.mark_dead([d.id for d in deliveries], reason, self._clock())
         current.count(deliveries[0].channel, DeliveryResult.DEAD, len(deliveries))
 
-    async def _failed(self, current: _Round, deliveries: list[Delivery], exc: RetryLater) -> None:
+    async def _failed(self, current: Round, deliveries: list[Delivery], exc: RetryLater) -> None:
         now = self._clock()
         since = min(d.pending_since or d.created_at for d in deliveries)
         if self._retry.too_old(since, now):
@@ -374,53 +344,6 @@ class DeliveryLoop:
         log.debug("deliveries %s retried at %s: %s", ids, at.isoformat(), exc.reason)
         await self._store.mark_retry(ids, exc.reason, at, now)
         current.count(deliveries[0].channel, DeliveryResult.RETRY, len(deliveries))
-
-
-@dataclass(frozen=True, slots=True)
-class _Gates:
-    sending: asyncio.Semaphore
-    building: asyncio.Semaphore
-
-
-@dataclass(slots=True)
-class _Round:
-    """What one round shares between its tasks, and what it did."""
-
-    stop: asyncio.Event | None
-    on_result: ResultHook | None
-    results: dict[DeliveryResult, int] = field(default_factory=lambda: defaultdict(int))
-    waiting: int = 0
-    rescheduled: int = 0
-    completed: bool = False
-    _gates: dict[ChannelKind, _Gates] = field(default_factory=dict)
-
-    def gates(self, channel: Channel[Any]) -> _Gates:
-        gates = self._gates.get(channel.kind)
-        if gates is None:
-            size = max(1, channel.concurrency)
-            gates = _Gates(asyncio.Semaphore(size), asyncio.Semaphore(2 * size))
-            self._gates[channel.kind] = gates
-        return gates
-
-    def stopping(self) -> bool:
-        return self.stop is not None and self.stop.is_set()
-
-    def count(self, channel: ChannelKind, result: DeliveryResult, n: int = 1) -> None:
-        self.results[result] += n
-        if self.on_result is not None:
-            self.on_result(channel, result, n)
-
-    def report(self, *, more: bool) -> DispatchReport:
-        return DispatchReport(
-            sent=self.results[DeliveryResult.SENT],
-            retry=self.results[DeliveryResult.RETRY],
-            dead=self.results[DeliveryResult.DEAD],
-            skipped=self.results[DeliveryResult.SKIPPED],
-            held=self.results[DeliveryResult.HELD],
-            waiting=self.waiting,
-            rescheduled=self.rescheduled,
-            more=more,
-        )
 
 
 def _prepare(
@@ -455,43 +378,6 @@ def _scope(delivery: Delivery) -> Scope:
 def _where(scope: Scope) -> str:
     channel, name = scope
     return "the mail server" if name is None else f"{channel.value} {name}"
-
-
-def _fields(
-    delivery: Delivery, result: DeliveryResult, message_id: str | None = None
-) -> dict[str, object]:
-    """The structured fields of a line about `delivery` (notifier.logs.delivery_fields)."""
-    return delivery_fields(
-        delivery_id=delivery.id,
-        channel=delivery.channel.value,
-        recipient=_shown(delivery),
-        result=result.value,
-        message_id=message_id,
-        event=delivery.event,
-    )
-
-
-def _shown(delivery: Delivery) -> str:
-    to = delivery.recipient
-    return f"{WEBHOOK_PREFIX}{to.address}" if to.channel is ChannelKind.WEBHOOK else to.address
-
-
-def _log_sent(deliveries: list[Delivery], receipt: str) -> None:
-    """One INFO line per message that went out (a digest is one), with the fields of its
-    first delivery: "did Marie get her email?" is a grep, or a `select` on the JSON."""
-    first = deliveries[0]
-    email = first.channel is ChannelKind.EMAIL
-    what = f"a digest of {len(deliveries)}" if len(deliveries) > 1 else first.event.kind.value
-    log.info(
-        "sent %s by %s to %s (delivery %s, job %s): %s",
-        what,
-        first.channel.value,
-        _shown(first),
-        ", ".join(str(d.id) for d in deliveries),
-        first.event.job.job_handle,
-        receipt,
-        extra=_fields(first, DeliveryResult.SENT, receipt if email else None),
-    )
 
 
 def _log_round_failure(exc: Exception, previous: str | None) -> str:

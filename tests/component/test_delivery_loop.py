@@ -21,8 +21,9 @@ from notifier.core.routing import SKIP_KIND, ChannelKind, RoutingRules, plan_all
 from notifier.core.state import TrackedState
 from notifier.delivery.channel import Item
 from notifier.delivery.completions import JobLogCompletions
-from notifier.delivery.loop import DeliveryLoop, DeliveryResult
+from notifier.delivery.loop import DeliveryLoop
 from notifier.delivery.retry import BASE_BACKOFF, RetryPolicy
+from notifier.delivery.round import DeliveryResult
 from notifier.ips.errors import IpsTransportError
 from notifier.mail.channel import EmailChannel, EmailSettings, MessageBuilder, localized_message
 from notifier.mail.message import OutgoingEmail
