@@ -6,11 +6,13 @@ jobs; a restarted replica joins as standby."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import aiohttp
+import psycopg
 import pytest
 
 from notifier.sim import Outcome
@@ -134,6 +136,51 @@ async def test_one_of_two_replicas_polls_and_the_other_takes_over_when_it_is_kil
     assert listed.returncode == 0 and statuses <= {"skipped"}, listed.output  # none owed
     assert await again.stop() == 0
     assert await standby.stop() == 0
+
+
+async def test_a_replica_stopped_in_a_burst_gives_back_what_it_had_not_sent(
+    world: World, notifier: Notifier, postgres_db: postgres.Database
+) -> None:
+    """SIGTERM (a restart, `systemctl stop`) of the replica holding a burst's claims: its
+    sends in flight finish, and it exits having given the rest back, so the other replica
+    sends them at once instead of after the claim lease; each email once."""
+    env = {"NOTIFIER_STORE_PASSWORD": postgres_db.password}
+    a = await notifier.start(replica_config(world, postgres_db, "a.toml"), env=env)
+    b = await notifier.start(replica_config(world, postgres_db, "b.toml"), env=env)
+    leader = await leader_of(a, b)
+    other = b if leader is a else a
+    handles = [
+        world.add_job(f"Stop job {n}", email=f"stop{n}@example.com").job_handle
+        for n in range(BURST)
+    ]
+    await world.polls_pass(3)
+    world.sink.set_delay(0.3)
+    for handle in handles:
+        world.sim.finish_job(COMPANY, handle, Outcome.SUCCEEDED)
+    await world.wait_for_mails(2)
+    holders = {f"{socket.gethostname()} pid {d.pid}" for d in (a, b)}
+
+    assert await leader.stop() == 0
+    async with await psycopg.AsyncConnection.connect(postgres_db.conninfo) as conn:
+        cursor = await conn.execute(
+            "SELECT claimed_by, count(*) FROM deliveries WHERE status = 'pending'"
+            " GROUP BY claimed_by"
+        )
+        owed = {holder: int(count) for holder, count in await cursor.fetchall()}
+    stopped = f"{socket.gethostname()} pid {leader.pid}"
+    assert sum(owed.values()) > 0, "the burst was all sent before the stop: it proves nothing"
+    assert stopped not in owed, f"the stopped replica still holds {owed.get(stopped)} claims"
+    assert set(owed) <= holders | {None}, owed
+    assert "claimed deliveries to the other replicas" in leader.log
+
+    world.sink.set_delay(0)
+    await world.wait_for_mails(BURST, within=30)
+    ids_by_job: dict[str, list[str]] = defaultdict(list)
+    for mail in world.mails():
+        ids_by_job[str(mail["X-IPS-Job-Handle"])].append(str(mail["Message-ID"]))
+    assert set(ids_by_job) == set(handles)
+    assert all(len(ids) == 1 for ids in ids_by_job.values()), "a clean stop repeats nothing"
+    assert await other.stop() == 0
 
 
 async def test_replicas_reconnect_after_postgresql_restarts_and_lose_nothing(
