@@ -152,7 +152,9 @@ class DeliveryLoop:
 
     async def _round(self, now: datetime, stop: asyncio.Event | None) -> DispatchReport:
         current = Round(stop, self._on_result)
-        awaiting = await self._store.awaiting_completion()
+        resolving = self._resolves_outcomes()
+        # A replica that leaves the outcomes to the leader need not read what awaits them.
+        awaiting = await self._store.awaiting_completion() if resolving else []
         digests = await self._store.due_digests(now, self._batch)
         due = await self._store.due_deliveries(now, self._batch)
         held_groups = _by_recipient(digests)
@@ -160,7 +162,7 @@ class DeliveryLoop:
         async with asyncio.TaskGroup() as group:
             # Job logs are fetched alongside the sends, so a slow IPS delays only the
             # finished jobs waiting for it.
-            if awaiting and self._resolves_outcomes() and self._time_to_ask(awaiting, now):
+            if awaiting and self._time_to_ask(awaiting, now):
                 group.create_task(self._complete(current, awaiting, now))
             else:
                 current.waiting = len(awaiting)
