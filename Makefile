@@ -51,7 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 soak: $(STAMP)
-	$(BIN)/pytest -q -m soak tests/reliability
+	$(BIN)/pytest -q -m soak tests/reliability tests/e2e
 
 wheel: $(STAMP)
 	$(BIN)/python -m pip wheel --no-deps --no-build-isolation -w dist .
