@@ -7,6 +7,7 @@ or commits anything itself.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -47,7 +48,16 @@ def completion_text(completion: Completion) -> str:
     return encode_completion(completion)
 
 
-def delivery(row: tuple[object, ...]) -> Delivery:
+def micros_instant(value: object) -> datetime:
+    """An instant as SQLite holds it: microseconds since the epoch."""
+    return from_micros(int(str(value)))
+
+
+def delivery(
+    row: tuple[object, ...], instant: Callable[[object], datetime] = micros_instant
+) -> Delivery:
+    """One outbox row as `DELIVERY_SELECT` reads it (PostgreSQL's claims read the same
+    columns); `instant` turns the store's times into datetimes."""
     (ident, event, channel, address, locale, status, attempts, created, due, error) = row[:10]
     receipt, completion, since, updated = row[10:]
     return Delivery(
@@ -58,13 +68,13 @@ def delivery(row: tuple[object, ...]) -> Delivery:
         ),
         status=DeliveryStatus(str(status)),
         attempts=int(str(attempts)),
-        created_at=from_micros(int(str(created))),
-        next_attempt_at=from_micros(int(str(due))),
+        created_at=instant(created),
+        next_attempt_at=instant(due),
         last_error=None if error is None else str(error),
         receipt=None if receipt is None else str(receipt),
         completion=None if completion is None else decode_completion(str(completion)),
-        pending_since=from_micros(int(str(since))),
-        updated_at=from_micros(int(str(updated))),
+        pending_since=instant(since),
+        updated_at=instant(updated),
     )
 
 

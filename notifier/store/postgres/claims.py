@@ -31,11 +31,10 @@ from typing import LiteralString
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from notifier.core.codec import decode_completion, decode_event
-from notifier.core.routing import ChannelKind, Recipient
+from notifier.store import rows
 from notifier.store.postgres.claimclock import ClaimClock
 from notifier.store.postgres.target import Connection, PostgresTarget, database_error
-from notifier.store.protocol import Delivery, DeliveryStatus
+from notifier.store.protocol import Delivery
 
 _CLAIM: LiteralString = (
     "WITH claimed AS (UPDATE deliveries SET claimed_by = %(holder)s,"
@@ -205,26 +204,13 @@ class DeliveryClaims:
 
 
 def delivery_of(row: tuple[object, ...]) -> Delivery:
-    (ident, event, channel, address, locale, status, attempts, created, due, error) = row[:10]
-    receipt, completion, since, updated = row[10:]
-    assert isinstance(created, datetime) and isinstance(due, datetime)
-    assert isinstance(since, datetime) and isinstance(updated, datetime)
-    return Delivery(
-        id=int(str(ident)),
-        event=decode_event(str(event)),
-        recipient=Recipient(
-            ChannelKind(str(channel)), str(address), None if locale is None else str(locale)
-        ),
-        status=DeliveryStatus(str(status)),
-        attempts=int(str(attempts)),
-        created_at=created,
-        next_attempt_at=due,
-        last_error=None if error is None else str(error),
-        receipt=None if receipt is None else str(receipt),
-        completion=None if completion is None else decode_completion(str(completion)),
-        pending_since=since,
-        updated_at=updated,
-    )
+    """One outbox row, its columns in the order of SQLite's (store/rows.py)."""
+    return rows.delivery(row, instant=_timestamp)
+
+
+def _timestamp(value: object) -> datetime:
+    assert isinstance(value, datetime), value  # timestamptz columns, NOT NULL
+    return value
 
 
 def _clip(text: str) -> str:
