@@ -33,7 +33,7 @@ from notifier.poller import Poller
 from notifier.store.open import Access, Leading, SoleReplica, open_configured
 from notifier.store.protocol import Store
 from notifier.webhook.channel import WebhookChannel
-from notifier.webhook.target import WebhookFormat, WebhookTarget
+from notifier.webhook.target import WebhookTarget
 
 _EMAIL_RESULTS = frozenset(result.value for result in EmailResult)
 
@@ -118,16 +118,7 @@ def webhook_channel(config: Config) -> WebhookChannel:
 
 
 def webhook_targets(config: Config) -> list[WebhookTarget]:
-    return [
-        WebhookTarget(
-            hook.name,
-            hook.url.reveal(),
-            WebhookFormat(hook.format.value),
-            hook.secret.reveal(),
-            hook.timeout,
-        )
-        for hook in config.webhooks
-    ]
+    return [hook.target() for hook in config.webhooks]
 
 
 def retry_policy(config: Config) -> RetryPolicy:

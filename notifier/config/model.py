@@ -14,7 +14,7 @@ from pathlib import Path
 from notifier.core.events import EventKind, Outcome
 from notifier.core.ips_emails import IpsEmails
 from notifier.core.jobs import JobType
-from notifier.webhook.target import redacted
+from notifier.webhook.target import WebhookFormat, WebhookTarget, redacted
 
 REDACTED = "***"
 
@@ -191,12 +191,6 @@ class DigestConfig:
     window: float = 600.0
 
 
-class WebhookFormat(StrEnum):
-    JSON = "json"
-    SLACK = "slack"
-    TEAMS = "teams"
-
-
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
     """One `[[webhook]]`. `url` is a Secret: a webhook URL's path or query often is the
@@ -212,6 +206,12 @@ class WebhookConfig:
     @property
     def shown_url(self) -> str:
         return redacted(self.url.reveal())
+
+    def target(self) -> WebhookTarget:
+        """The webhook as the sender posts to it: URL and secret revealed."""
+        return WebhookTarget(
+            self.name, self.url.reveal(), self.format, self.secret.reveal(), self.timeout
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from notifier.config.model import RouteConfig, Secret, WebhookConfig, WebhookFormat
+from notifier.config.model import RouteConfig, Secret, WebhookConfig
 from notifier.config.schema import (
     Invalid,
     choice,
@@ -29,6 +29,7 @@ from notifier.core.events import EventKind, Outcome
 from notifier.core.jobs import JobType
 from notifier.core.routing import WEBHOOK_PREFIX
 from notifier.mail.addresses import InvalidAddress, validate_address
+from notifier.webhook.target import WebhookFormat
 
 TABLES = ("route", "webhook")
 WEBHOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")

@@ -26,7 +26,6 @@ from notifier.outbox.listing import as_json, printable, shown_recipient, utc_tex
 from notifier.store.protocol import OWED, Delivery
 from notifier.webhook.channel import WebhookChannel
 from notifier.webhook.signing import request_headers
-from notifier.webhook.target import WebhookFormat, WebhookTarget
 
 
 def headers(config: Config, delivery: Delivery) -> tuple[list[tuple[str, str]], str]:
@@ -62,13 +61,7 @@ def _webhook_headers(
     hook = next((h for h in config.webhooks if h.name.casefold() == name), None)
     if hook is None:
         return [], f"no [[webhook]] named {delivery.recipient.address!r} is configured now"
-    target = WebhookTarget(
-        hook.name,
-        hook.url.reveal(),
-        WebhookFormat(hook.format.value),
-        hook.secret.reveal(),
-        hook.timeout,
-    )
+    target = hook.target()
     prepared = WebhookChannel([target]).prepare(delivery.recipient, item)
     sent = request_headers(prepared.event_id, prepared.body, target.secret)
     return [("POST", target.where), *sent.items()], ""

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from notifier.config import ConfigError, load_config, redacted, to_toml
-from notifier.config.model import WebhookFormat
 from notifier.core.events import EventKind, Outcome
 from notifier.logs import redact
+from notifier.webhook.target import WebhookFormat
 from tests.unit.test_config import MINIMAL, write
 
 HOOK_URL = "https://hooks.example.com/services/T000/B000/XXXXsecretpath?token=abc123"
