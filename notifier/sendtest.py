@@ -15,15 +15,17 @@ from typing import TextIO
 
 from notifier.config import Config
 from notifier.core.events import EventKind, Outcome
+from notifier.delivery.channel import Item
 from notifier.mail.addresses import InvalidAddress, validate_address
-from notifier.mail.message import OutgoingEmail, build_message
+from notifier.mail.channel import localized_message
+from notifier.mail.message import OutgoingEmail
 from notifier.mail.preview import sample_completion, sample_event
 from notifier.mail.sender import (
     DeliveryError,
     PermanentDeliveryError,
     ServerUnavailableError,
 )
-from notifier.wiring import mailer
+from notifier.wiring import email_settings, mailer
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -74,15 +76,9 @@ def _sample_message(config: Config, to: str, locale: str | None, kind: str) -> O
         job=replace(event.job, submit_user_email=to),
     )
     completion = sample_completion(Outcome.SUCCEEDED) if event_kind is EventKind.FINISHED else None
-    return build_message(
-        event,
-        completion,
-        sender=config.smtp.sender,
-        default_locale=config.notify.default_locale,
-        timezone=config.notify.timezone,
-        reply_to=config.notify.reply_to,
-        dmc_url=config.notify.dmc_url,
-        message_id_domain=config.smtp.message_id_domain,
+    # Built as the daemon's email channel builds it, from the same settings.
+    return localized_message(
+        Item(event, completion), to=to, locale=None, settings=email_settings(config)
     )
 
 
