@@ -12,7 +12,6 @@ delivers, but outcomes are the leader's to resolve.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,7 +24,7 @@ from notifier.sim import Outcome
 from notifier.store.postgres.leadership import Lease
 from tests import postgres
 from tests.e2e.conftest import COMPANY, Daemon, Notifier, World
-from tests.e2e.test_replicas import IN_FLIGHT, INTERVAL, LEASE, readyz
+from tests.e2e.test_replicas import IN_FLIGHT, INTERVAL, LEASE, message_ids_by_job, readyz
 from tests.partition import IpsTap, Partition, Statement
 from tests.waiting import wait_until
 
@@ -233,10 +232,7 @@ async def heal_and_rejoin(old: Replica) -> float:
 def check_nothing_lost(world: World, handles: list[str], *, bound: int) -> int:
     """Every job emailed; repeats at most `bound`, each with its twin's Message-ID."""
     wanted = set(handles)
-    ids_by_job: dict[str, list[str]] = defaultdict(list)
-    for mail in world.mails():
-        if (handle := str(mail["X-IPS-Job-Handle"])) in wanted:
-            ids_by_job[handle].append(str(mail["Message-ID"]))
+    ids_by_job = {h: ids for h, ids in message_ids_by_job(world).items() if h in wanted}
     assert set(ids_by_job) == wanted, "every finished job was emailed: nothing lost"
     repeats = sum(len(ids) - 1 for ids in ids_by_job.values())
     assert repeats <= bound, f"{repeats} repeats, more than the {bound} sends in flight"
