@@ -13,7 +13,7 @@ from typing import Any
 
 from notifier.core.codec import decode_event, encode_event
 from notifier.core.events import Completion, Event, EventKind
-from notifier.core.routing import ChannelKind, PlannedDelivery, Recipient, skip_reason, wanted
+from notifier.core.routing import PlannedDelivery
 from notifier.store import rows
 from notifier.store.protocol import BurstHistory, DeliveryQuery, DeliveryStatus, RecipientKey
 from notifier.store.schema import fold
@@ -65,14 +65,14 @@ def _make_ready(conn: sqlite3.Connection, event_id: str, done: Completion, now: 
     event = decode_event(str(text))
     sql = "SELECT id, channel, recipient, outcomes FROM deliveries WHERE event_id = ? AND ready = 0"
     for ident, channel, address, outcomes in conn.execute(sql, (event_id,)).fetchall():
-        if wanted(rows.outcomes_of(str(outcomes)), done.outcome):
+        reason = rows.skipped_for_outcome(event, done, channel, address, outcomes)
+        if reason is None:
             conn.execute("UPDATE deliveries SET ready = 1 WHERE id = ?", (ident,))
             continue
-        to = Recipient(ChannelKind(channel), str(address))
         conn.execute(
             "UPDATE deliveries SET ready = 1, status = 'skipped', last_error = ?,"
             " updated_at = ? WHERE id = ? AND status = 'pending'",
-            (skip_reason(event, to, done.outcome), now, ident),
+            (reason, now, ident),
         )
 
 

@@ -18,8 +18,8 @@ from notifier.core.codec import (
     encode_completion,
     encode_tracked_job,
 )
-from notifier.core.events import Completion, Outcome
-from notifier.core.routing import ChannelKind, Recipient
+from notifier.core.events import Completion, Event, Outcome
+from notifier.core.routing import ChannelKind, Recipient, skip_reason, wanted
 from notifier.core.state import JobKey, TrackedState
 from notifier.store.protocol import Delivery, DeliveryStatus
 
@@ -161,3 +161,14 @@ class StateChanges:
             self.scopes,
         )
         conn.executemany("DELETE FROM scopes WHERE scope = ?", self.deleted_scopes)
+
+
+def skipped_for_outcome(
+    event: Event, done: Completion, channel: object, address: object, outcomes: object
+) -> str | None:
+    """For a delivery of `event` not yet ready (its channel, recipient and `outcomes`
+    columns), now that its outcome is `done`: None when it is wanted, else the reason it is
+    skipped (`notifier.core.routing.skip_reason`, the same in every store)."""
+    if wanted(outcomes_of(str(outcomes)), done.outcome):
+        return None
+    return skip_reason(event, Recipient(ChannelKind(str(channel)), str(address)), done.outcome)

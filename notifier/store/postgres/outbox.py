@@ -14,10 +14,9 @@ from typing import LiteralString
 
 from notifier.core.codec import decode_event
 from notifier.core.events import Completion
-from notifier.core.routing import ChannelKind, Recipient, skip_reason, wanted
 from notifier.store.postgres.target import Connection
 from notifier.store.protocol import DeliveryQuery
-from notifier.store.rows import completion_text, outcomes_of
+from notifier.store.rows import completion_text, skipped_for_outcome
 from notifier.store.schema import fold
 
 SELECT: LiteralString = (  # as store/rows.py's DELIVERY_SELECT
@@ -115,12 +114,12 @@ async def set_completions(
     ready: list[int] = []
     skipped: list[tuple[int, str]] = []
     for ident, event_id, channel, address, outcomes in await cursor.fetchall():
-        done = completions[str(event_id)]
-        if wanted(outcomes_of(str(outcomes)), done.outcome):
+        done, event = completions[str(event_id)], events[str(event_id)]
+        reason = skipped_for_outcome(event, done, channel, address, outcomes)
+        if reason is None:
             ready.append(int(ident))
-            continue
-        to = Recipient(ChannelKind(str(channel)), str(address))
-        skipped.append((int(ident), skip_reason(events[str(event_id)], to, done.outcome)))
+        else:
+            skipped.append((int(ident), reason))
     await conn.execute("UPDATE deliveries SET ready = true WHERE id = ANY(%s)", (ready,))
     await conn.execute(
         "UPDATE deliveries SET ready = true, status = 'skipped', last_error = v.reason,"
