@@ -38,6 +38,7 @@ def test_a_result_or_a_release_ends_the_claim() -> None:
     clock.claimed([1, 2], sent_at=100.0)
     clock.done([1])
     assert not clock.may_send([1], now=101.0) and clock.may_send([2], now=101.0)
+    assert clock.held() == [2], "what a renewal names"
     clock.forget_expired(now=111.0)
     clock.renewed([2], sent_at=111.0)  # forgotten: not brought back by a late renewal
     assert not clock.may_send([2], now=112.0)

@@ -38,6 +38,10 @@ class ClaimClock:
         for ident in delivery_ids:
             self._until.pop(ident, None)
 
+    def held(self) -> list[int]:
+        """The deliveries this replica counts as its own (to renew)."""
+        return list(self._until)
+
     def may_send(self, delivery_ids: Iterable[int], now: float) -> bool:
         """True while every one of these is surely still this replica's on the server."""
         return all(self._until.get(ident, float("-inf")) > now for ident in delivery_ids)

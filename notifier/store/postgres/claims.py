@@ -88,7 +88,7 @@ _DEAD: LiteralString = (
 )
 _RENEW: LiteralString = (
     "UPDATE deliveries SET claimed_until = clock_timestamp() + %s"
-    " WHERE claimed_by = %s AND claimed_until > clock_timestamp()"
+    " WHERE id = ANY(%s) AND claimed_by = %s AND claimed_until > clock_timestamp()"
     " AND status IN ('pending', 'held') RETURNING id"
 )
 _RELEASE: LiteralString = (
@@ -148,14 +148,16 @@ class DeliveryClaims:
         return self._lease.total_seconds()
 
     async def renew(self) -> int:
-        """Extend this replica's claims that have not run out by a lease; how many. A claim
-        that ran out stays lost: another replica may have taken it."""
-        sent_at = time.monotonic()
-        renewed = [
-            int(str(ident)) for (ident,) in await self._fetch(_RENEW, (self._lease, self._holder))
-        ]
-        self._clock.renewed(renewed, sent_at)
+        """Extend by a lease the claims this replica counts on and that have not run out;
+        how many. A claim that ran out stays lost: another replica may have taken it."""
         self._clock.forget_expired(time.monotonic())
+        held = self._clock.held()
+        if not held:
+            return 0  # nothing to renew: no statement (a renewal by id, never a scan)
+        sent_at = time.monotonic()
+        found = await self._fetch(_RENEW, (self._lease, held, self._holder))
+        renewed = [int(str(ident)) for (ident,) in found]
+        self._clock.renewed(renewed, sent_at)
         return len(renewed)
 
     async def release(self) -> int:
