@@ -2,7 +2,8 @@
 
 Owns the claim: a replica takes due, unclaimed deliveries with `FOR UPDATE SKIP LOCKED`, so
 two replicas never take the same row, and marks them `claimed_by` itself `claimed_until`
-a lease on the server's clock (the replicas' clocks are never compared). A replica that
+a lease on the server's clock from the claiming statement's start (one deadline for all it
+claims; the replicas' clocks are never compared). A replica that
 dies holding claims loses them when the lease runs out; another replica then takes them.
 A live replica renews its claims every quarter lease (`renew`), so the lease can be short
 (a dead replica's deliveries wait seconds, not the length of a slow send), and gives back
@@ -38,7 +39,7 @@ from notifier.store.protocol import Delivery
 
 _CLAIM: LiteralString = (
     "WITH claimed AS (UPDATE deliveries SET claimed_by = %(holder)s,"
-    " claimed_until = clock_timestamp() + %(lease)s"
+    " claimed_until = statement_timestamp() + %(lease)s"
     " WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND ready"
     " AND next_attempt_at <= %(now)s"
     " AND (claimed_until IS NULL OR claimed_until <= clock_timestamp())"
@@ -59,7 +60,7 @@ _CLAIM_DIGESTS: LiteralString = (
     " AND x.claimed_until > clock_timestamp())"
     " ORDER BY channel, recipient_key LIMIT %(limit)s),"
     " claimed AS (UPDATE deliveries AS d SET claimed_by = %(holder)s,"
-    " claimed_until = clock_timestamp() + %(lease)s FROM due"
+    " claimed_until = statement_timestamp() + %(lease)s FROM due"
     " WHERE d.status = 'held' AND d.channel = due.channel AND d.recipient_key = due.recipient_key"
     " RETURNING d.id, d.event_id, d.channel, d.recipient, d.recipient_key, d.locale, d.status,"
     " d.attempts, d.created_at, d.next_attempt_at, d.last_error, d.receipt, d.pending_since,"
@@ -87,7 +88,7 @@ _DEAD: LiteralString = (
     " AND (claimed_by = %s OR claimed_by IS NULL)"
 )
 _RENEW: LiteralString = (
-    "UPDATE deliveries SET claimed_until = clock_timestamp() + %s"
+    "UPDATE deliveries SET claimed_until = statement_timestamp() + %s"
     " WHERE id = ANY(%s) AND claimed_by = %s AND claimed_until > clock_timestamp()"
     " AND status IN ('pending', 'held') RETURNING id"
 )
